@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INPUT ?= data/sample
+OUTPUT ?= out
+SCALE ?= 1
+
+export DAGSTER_HOME := $(CURDIR)/$(OUTPUT)/dagster_home
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: run test dev bench sample clean
+
+$(BIN)/crm: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+run: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/crm run --input $(INPUT) --output $(OUTPUT)
+
+test: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/pytest -q
+
+dev: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
+	CRM_INPUT_DIR=$(CURDIR)/$(INPUT) CRM_OUTPUT_DIR=$(CURDIR)/$(OUTPUT) \
+		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+bench: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m bench.run --scale $(SCALE)
+
+# Regenerates the committed sample landing folder and its ground truth.
+sample: $(BIN)/crm
+	rm -rf data/sample data/sample_truth
+	$(BIN)/crm generate --out data/sample --truth data/sample_truth --dealers 6 --customers 3000 --seed 7
+
+clean:
+	rm -rf $(OUTPUT)
