@@ -1,0 +1,105 @@
+"""Bringing the landing folder into the warehouse: which files load, which are re-deliveries,
+which fail, and staging the lines of files not seen before.
+
+Staged lines are keyed by the file's sha256, so identical bytes under any name are parsed once,
+a renamed file costs nothing, and a file whose content changed under the same name replaces
+its earlier version: the landing folder as it is now is what the warehouse holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+import sql
+from landing.files import LandingFile, discover_files, inspect_file
+from landing.mapping import SOURCES, columns, value_codes, value_fallbacks
+
+CANONICAL_COLUMNS = sorted({c.name for source in SOURCES for c in columns(source)})
+CATALOG_SCHEMA = {
+    "dealer_code": pl.Utf8, "source": pl.Utf8, "file_name": pl.Utf8, "file_sha256": pl.Utf8,
+    "size_bytes": pl.Int64, "encoding": pl.Utf8, "delimiter": pl.Utf8, "n_header_fields": pl.Int32,
+    "read_path": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "duplicate_of": pl.Utf8,
+    "unknown_columns": pl.Utf8, **{f"pos_{name}": pl.Int32 for name in CANONICAL_COLUMNS},
+}
+
+
+def catalog_landing(input_dir: Path, utf8_dir: Path) -> pl.DataFrame:
+    """One row per CSV file of the landing folder, with what its bytes say and its status:
+    `loaded` (first file with these bytes, readable), `skipped` (same bytes as an earlier file)
+    or `failed` (with an error naming the file and what is wrong)."""
+    entries: list[LandingFile] = discover_files(input_dir)
+    first_with_bytes: dict[str, str] = {}
+    rows = []
+    for entry in entries:
+        inspect_file(entry, utf8_dir)
+        duplicate_of = first_with_bytes.setdefault(entry.file_sha256, entry.file_name)
+        if duplicate_of != entry.file_name:
+            status = "skipped"
+        else:
+            duplicate_of = None
+            status = "failed" if entry.error else "loaded"
+        rows.append({
+            "dealer_code": entry.dealer_code,
+            "source": entry.source,
+            "file_name": entry.file_name,
+            "file_sha256": entry.file_sha256,
+            "size_bytes": entry.size_bytes,
+            "encoding": entry.encoding,
+            "delimiter": entry.delimiter,
+            "n_header_fields": len(entry.header),
+            "read_path": str(entry.read_path) if entry.read_path else None,
+            "status": status,
+            "error": entry.error,
+            "duplicate_of": duplicate_of,
+            "unknown_columns": ", ".join(entry.unknown_columns) or None,
+            **{f"pos_{name}": entry.positions.get(name) for name in CANONICAL_COLUMNS},
+        })
+    return pl.DataFrame(rows, schema=CATALOG_SCHEMA)
+
+
+def install_code_maps(con: duckdb.DuckDBPyConnection) -> None:
+    """`ingest.code_maps`: one row, one MAP per coded column (spelling -> code; '' -> fallback)."""
+    codes = pl.DataFrame(value_codes(), schema=["column_name", "spelling", "code"], orient="row")
+    fallbacks = [(column, "", code) for column, code in value_fallbacks().items()]
+    codes = pl.concat([codes, pl.DataFrame(fallbacks, schema=codes.columns, orient="row")])
+    _replace_table(con, "ingest.value_codes", codes)
+    sql.materialize(con, "staging/stg_code_maps", "ingest.code_maps")
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.execute(f"create schema if not exists {table.split('.')[0]}")
+    con.register("frame_to_store", frame.to_arrow())
+    con.execute(f"create or replace table {table} as select * from frame_to_store")
+    con.unregister("frame_to_store")
+
+
+def sync_staging(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> dict[str, int]:
+    """Make the staged lines match the landing folder: drop lines of files no longer there (or
+    replaced by new content), parse lines of files not staged yet. Returns what it did."""
+    con.execute("create schema if not exists staging")
+    _replace_table(con, "ingest.landing_files", catalog)
+    sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
+    con.execute("create table if not exists ingest.staged_files (file_sha256 varchar primary key)")
+
+    stale = con.execute(
+        "select count(*) from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)"
+    ).fetchone()[0]
+    batch = sql.materialize(con, "staging/stg_batch_files", "ingest.batch_files")
+    paths = [p for (p,) in con.execute("select read_path from ingest.batch_files where read_path is not null").fetchall()]
+    if paths:
+        sql.materialize(con, "staging/stg_lines", "staging.batch_lines", paths=paths)
+    else:
+        con.execute("create or replace table staging.batch_lines (file_sha256 varchar, source_row integer, raw varchar)")
+    staged = {}
+    for source in SOURCES:
+        table = f"staging.{source}_rows"
+        con.execute(f"create table if not exists {table} as {sql.sql_text(f'staging/stg_{source}_rows')} limit 0")
+        con.execute(f"delete from {table} where file_sha256 not in (select file_sha256 from ingest.loaded_files)")
+        staged[source] = sql.append(con, f"staging/stg_{source}_rows", table)
+    con.execute("delete from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)")
+    con.execute("insert into ingest.staged_files select file_sha256 from ingest.batch_files")
+    con.execute("drop table staging.batch_lines")
+    return {"files_parsed": batch, "files_dropped": stale, **{f"{s}_lines_staged": n for s, n in staged.items()}}
