@@ -76,15 +76,18 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
     con.unregister("frame_to_store")
 
 
-def sync_staging(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> dict[str, int]:
-    """Make the staged lines match the landing folder: drop lines of files no longer there (or
-    replaced by new content), parse lines of files not staged yet. Returns what it did."""
-    con.execute("create schema if not exists staging")
+def register_catalog(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> None:
+    """Store the catalog as `ingest.landing_files` and derive `ingest.loaded_files` from it."""
     _replace_table(con, "ingest.landing_files", catalog)
     sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
-    con.execute("create table if not exists ingest.staged_files (file_sha256 varchar primary key)")
 
-    stale = con.execute(
+
+def stage_new_files(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Make the staged lines match `ingest.loaded_files`: drop lines of files no longer in the
+    landing folder (or replaced by new content), split the lines of files not staged yet."""
+    con.execute("create schema if not exists staging")
+    con.execute("create table if not exists ingest.staged_files (file_sha256 varchar primary key)")
+    dropped = con.execute(
         "select count(*) from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)"
     ).fetchone()[0]
     batch = sql.materialize(con, "staging/stg_batch_files", "ingest.batch_files")
@@ -102,4 +105,4 @@ def sync_staging(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> dict[
     con.execute("delete from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)")
     con.execute("insert into ingest.staged_files select file_sha256 from ingest.batch_files")
     con.execute("drop table staging.batch_lines")
-    return {"files_parsed": batch, "files_dropped": stale, **{f"{s}_lines_staged": n for s, n in staged.items()}}
+    return {"files_parsed": batch, "files_dropped": dropped, **{f"{s}_lines_staged": n for s, n in staged.items()}}

@@ -1,0 +1,1 @@
+"""Asset definitions, one folder per stage; thin: they run SQL files or call `models/`."""

@@ -1,0 +1,107 @@
+"""Ingestion: the landing folder into typed, clean DuckDB tables, with every row accounted for."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+import sql
+from assets.materialize import materialize_sql, stopwatch, table_metadata
+from landing.load import catalog_landing, install_code_maps, register_catalog, stage_new_files
+from pipelines.resources import LandingFolder, Warehouse
+
+GROUP = "ingest"
+
+
+@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
+def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per CSV file of the landing folder: sha256, encoding, delimiter, header mapping
+    and status (loaded, skipped as a re-delivery of identical bytes, or failed with the reason)."""
+    if not landing.path.is_dir():
+        raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
+    with stopwatch() as timing:
+        catalog = catalog_landing(landing.path, warehouse.utf8_dir)
+        with warehouse.connect() as con:
+            install_code_maps(con)
+            register_catalog(con, catalog)
+    by_status = catalog.group_by("status").len().sort("status")
+    failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
+    with warehouse.connect() as con:
+        metadata = table_metadata(con, "ingest.landing_files", timing["seconds"])
+    return dg.MaterializeResult(metadata={
+        **metadata,
+        **{f"files_{status}": n for status, n in by_status.iter_rows()},
+        "failed_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in failed) or "none"),
+    })
+
+
+@dg.asset(key_prefix="staging", group_name=GROUP, deps=[landing_files], kinds={"duckdb"})
+def landing_lines(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per line of every loaded file (both sources), split into canonical text columns.
+    Only files whose bytes were not staged before are parsed; lines of removed or replaced
+    files are dropped."""
+    with warehouse.connect() as con, stopwatch() as timing:
+        staged = stage_new_files(con)
+    with warehouse.connect() as con:
+        rows = sum(con.execute(f"select count(*) from staging.{s}_rows").fetchone()[0] for s in ("sales", "service"))
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "seconds": timing["seconds"], **staged})
+
+
+def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
+    @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
+              deps=[landing_lines], kinds={"duckdb"})
+    def checked(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            return materialize_sql(con, f"intermediate/int_{source}_checked", f"intermediate.{source}_checked")
+
+    checked.__doc__ = (f"One row per staged {source} line: typed dates, amounts, mobiles, VIN and ID flags, "
+                       "canonical codes, and the reason the row cannot be used (null when it can).")
+
+    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"})
+    def clean(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            return materialize_sql(con, f"intermediate/int_{source}_clean", f"clean.{clean_name}")
+
+    clean.__doc__ = (f"One row per usable {source} record: typed, validated, one row per record id "
+                     "and dealer (the row of the file loaded last).")
+    return [checked, clean]
+
+
+sales_assets = _source_assets("sales", "sales")
+service_assets = _source_assets("service", "repair_orders")
+
+
+@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[sales_assets[0], service_assets[0]], kinds={"duckdb"})
+def rejects(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per input row that could not be used, with a reason code, a detail and the raw line."""
+    with warehouse.connect() as con:
+        result = materialize_sql(con, "intermediate/int_rejects", "ingest.rejects")
+        by_reason = con.execute("select reason, count(*) from ingest.rejects group by reason order by reason").fetchall()
+    return dg.MaterializeResult(metadata={**result.metadata, **{f"rejected_{r}": n for r, n in by_reason}})
+
+
+ROWS_CONSERVED = "rows_conserved"
+
+
+@dg.asset(
+    key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
+    deps=[landing_files, rejects, sales_assets[1], service_assets[1]],
+    check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"],
+                                   description="Every file: rows_read = rows_loaded + rows_rejected, and "
+                                               "the counts match the clean tables and rejects.")],
+)
+def load_manifest(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per file of the landing folder (loaded, skipped as a re-delivery, or failed) with
+    rows read, loaded and rejected."""
+    with warehouse.connect() as con:
+        result = materialize_sql(con, "marts/load_manifest", "ingest.load_manifest")
+        unbalanced = sql.query(con, "checks/rows_conserved").fetchall()
+    return dg.MaterializeResult(
+        metadata=result.metadata,
+        check_results=[dg.AssetCheckResult(
+            check_name=ROWS_CONSERVED,
+            passed=not unbalanced,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"unbalanced_files": len(unbalanced),
+                      "examples": dg.MetadataValue.md("\n".join(f"- {row}" for row in unbalanced[:20]) or "none")},
+        )],
+    )

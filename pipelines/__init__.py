@@ -1,0 +1,1 @@
+"""Dagster wiring (one Definitions), jobs, schedules, sensors and the `crm` command line."""

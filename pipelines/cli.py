@@ -1,0 +1,110 @@
+"""`crm`: run the pipeline over a landing folder, or generate a synthetic one.
+
+    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict]
+    crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from generator import generate_landing
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from pipelines.run_summary import print_summary
+
+
+def _as_of(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of {value!r} is not a date written YYYY-MM-DD") from None
+    return value
+
+
+@dg.success_hook
+def _report_asset(context: dg.HookContext) -> None:
+    """One line per asset as it finishes: name, rows, seconds."""
+    metadata = next(iter(context.op_output_metadata.values()), {}) if context.op_output_metadata else {}
+    rows = metadata.get("dagster/row_count")
+    rows = getattr(rows, "value", rows)
+    seconds = metadata.get("seconds")
+    seconds = getattr(seconds, "value", seconds)
+    print(f"  {context.op.name.replace('__', '/'):<28} {rows if rows is not None else '':>12} rows {seconds or 0:>8.2f} s", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    input_dir = Path(args.input)
+    if not input_dir.is_dir() or not os.access(input_dir, os.R_OK | os.X_OK):
+        print(f"crm run: --input {input_dir} is not a readable folder.", file=sys.stderr)
+        return 2
+    output_dir = Path(args.output)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"crm run: --output {output_dir} cannot be created: {exc.strerror}.", file=sys.stderr)
+        return 2
+
+    from pipelines.definitions import ALL_ASSETS
+
+    resources = {
+        "landing": LandingFolder(input_dir=str(input_dir.resolve())),
+        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "")),
+        "run_settings": RunSettings(as_of=args.as_of or ""),
+    }
+    job = dg.define_asset_job("crm_run", selection=dg.AssetSelection.all(), hooks={_report_asset})
+    defs = dg.Definitions(assets=ALL_ASSETS, jobs=[job], resources=resources)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    print(f"crm run: {input_dir} -> {output_dir}")
+    result = defs.resolve_job_def("crm_run").execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        message = failure.step_failure_data.error.message.strip() if failure else "the run failed"
+        print(f"crm run failed at {failure.step_key if failure else 'start'}: {message}", file=sys.stderr)
+        return 1
+    failed_files = print_summary(output_dir / "warehouse.duckdb")
+    if args.strict and failed_files:
+        print(f"crm run --strict: {failed_files} file(s) failed to load.", file=sys.stderr)
+        return 3
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    truth = Path(args.truth) if args.truth else Path(args.out).with_name(Path(args.out).name + "_truth")
+    counts = generate_landing(Path(args.out), truth, args.dealers, args.customers, args.seed)
+    print(f"crm generate: {counts['people']} people, {counts['sales']} sales, {counts['service']} repair orders "
+          f"-> {args.out} (truth in {truth})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crm", description="dealer-crm: DMS exports in, customer knowledge out.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="materialize every asset over a landing folder")
+    run_parser.add_argument("--input", required=True, help="landing folder")
+    run_parser.add_argument("--output", required=True, help="output folder (warehouse.duckdb, marts/)")
+    run_parser.add_argument("--as-of", type=_as_of, default=os.environ.get("CRM_AS_OF") or None,
+                            help="analysis date YYYY-MM-DD (default: the latest date in the data)")
+    run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
+    run_parser.set_defaults(handler=run)
+    gen = commands.add_parser("generate", help="write a synthetic landing folder and its ground truth")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--truth", help="folder for the ground truth (default: <out>_truth)")
+    gen.add_argument("--dealers", type=int, default=6)
+    gen.add_argument("--customers", type=int, default=3000)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.set_defaults(handler=generate)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

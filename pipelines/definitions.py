@@ -1,0 +1,40 @@
+"""The one Definitions of dealer-crm: every asset, check and resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.ingest import assets as ingest
+from assets.marts import assets as marts
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
+
+ALL_ASSETS = [
+    ingest.landing_files,
+    ingest.landing_lines,
+    *ingest.sales_assets,
+    *ingest.service_assets,
+    ingest.rejects,
+    ingest.load_manifest,
+    marts.load_manifest_mart,
+    marts.rejects_mart,
+]
+
+
+def env_resources() -> dict:
+    """Resources resolved from the environment at run time (dagster dev, schedules, sensors)."""
+    return {
+        "landing": LandingFolder(input_dir=dg.EnvVar("CRM_INPUT_DIR")),
+        "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR")),
+        "run_settings": RunSettings(as_of=dg.EnvVar("CRM_AS_OF").get_value("") or ""),
+    }
+
+
+def build_definitions(resources: dict) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all())],
+        resources=resources,
+    )
+
+
+defs = build_definitions(env_resources())

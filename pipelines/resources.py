@@ -1,0 +1,73 @@
+"""Resources: where the landing folder is, where the warehouse and marts go, the as-of date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field, field_validator
+
+import sql
+
+
+class LandingFolder(dg.ConfigurableResource):
+    """The folder dealers' DMS exports land in (`<dealer_code>/{sales,service}/*.csv`)."""
+
+    input_dir: str = Field(description="Landing folder (CRM_INPUT_DIR).")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.input_dir)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse and the Parquet marts under one output folder.
+
+    Our own resource rather than dagster-duckdb's because every connection needs the project's
+    parsing macros, and the marts and UTF-8 copies live beside the database file.
+    """
+
+    output_dir: str = Field(description="Output folder (CRM_OUTPUT_DIR).")
+    memory_limit: str = Field(default="", description="DuckDB memory_limit, e.g. '4GB'; empty: DuckDB's default.")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.output_dir)
+
+    @property
+    def marts_dir(self) -> Path:
+        return self.path / "marts"
+
+    @property
+    def utf8_dir(self) -> Path:
+        return self.path / "landing_utf8"
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        config = {"temp_directory": str(self.path / "duckdb_tmp")}
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        con = duckdb.connect(str(self.path / "warehouse.duckdb"), config=config)
+        try:
+            sql.install_macros(con)
+            yield con
+        finally:
+            con.close()
+
+
+class RunSettings(dg.ConfigurableResource):
+    """Settings of one run. `as_of` empty means the latest date in the data."""
+
+    as_of: str = Field(default="", description="Analysis date YYYY-MM-DD (CRM_AS_OF).")
+
+    @field_validator("as_of")
+    @classmethod
+    def _is_a_date(cls, value: str) -> str:
+        if value:
+            dt.date.fromisoformat(value)
+        return value
