@@ -109,6 +109,7 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
     dealer_table.drop("region_code", "postcode").write_csv(out / "dealers.csv")
     profiles = dealer_profiles(rng, dealers)
     records = []
+    misfiled = []
     for source, frame, columns, date_col, amount_col, id_col in (
         ("sales", sales, SALES_COLUMNS, "sale_date", "sale_amount", "sale_id"),
         ("service", service, SERVICE_COLUMNS, "open_date", "total_amount", "ro_number"),
@@ -127,6 +128,7 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
                 rendered = _apply_broken_values(rendered, part, HEADERS[date_col][profile.header_style],
                                                 HEADERS[amount_col][profile.header_style])
             if profile.header_style == 1 and part.height > 3:  # a row filed under another dealer
+                misfiled.append((code, source, part[id_col][2]))
                 rendered = rendered.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("XX999"))
                                                  .otherwise(pl.col("dealer_code")).alias("dealer_code"))
             ragged_row = profile.delimiter.join(["RAGGED"] * (len(rendered.columns) + 2))
@@ -144,6 +146,11 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
 
     truth.mkdir(parents=True, exist_ok=True)
     people.drop("home_dealer", "switch_dealer", "switch_after_days", "active_days").write_csv(truth / "persons.csv")
-    pl.concat(records).write_csv(truth / "records.csv")
+    misfiled = pl.DataFrame(misfiled, schema=["dealer_code", "source", "record_id"], orient="row")
+    records = pl.concat(records).join(misfiled.with_columns(misfiled=pl.lit(True)), how="left",
+                                      on=["dealer_code", "source", "record_id"])
+    records = records.with_columns(broken=pl.when(pl.col("misfiled")).then(pl.lit("dealer_mismatch"))
+                                   .otherwise(pl.col("broken"))).drop("misfiled")
+    records.write_csv(truth / "records.csv")
     owned.select("vin", "person_id", "owned_from", "owned_to", "new_or_used").write_csv(truth / "ownership.csv")
     return {"people": people.height, "sales": sales.height, "service": service.height}

@@ -150,5 +150,7 @@ def write_csv(frame: pl.DataFrame, path: Path, profile: Profile, extra_lines: di
         for at in sorted(extra_lines, reverse=True):
             lines.insert(min(at, len(lines) - 1), extra_lines[at])
         text = newline.join(lines)
+    if profile.encoding == "gbk":
+        text = text.replace("¥", "￥")  # GBK has only the full-width yuan sign
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(profile.encoding))

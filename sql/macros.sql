@@ -77,3 +77,9 @@ create or replace macro id_is_valid(v) as case id_type(v)
     when 'company' then v[18] = credit_code_check(v)
 end;
 create or replace macro normalize_id(s) as nullif(upper(regexp_replace(s, '[\s-]', '', 'g')), '');
+create or replace macro id_birth_date(v) as case
+    when id_type(v) = 'resident' then cast(try_strptime(substr(v, 7, 8), '%Y%m%d') as date)
+end;
+create or replace macro id_gender(v) as case
+    when id_type(v) = 'resident' then case when try_cast(substr(v, 17, 1) as integer) % 2 = 1 then 'male' else 'female' end
+end;

@@ -48,21 +48,20 @@ def landing_lines(warehouse: Warehouse) -> dg.MaterializeResult:
 
 def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
-              deps=[landing_lines], kinds={"duckdb"})
+              deps=[landing_lines], kinds={"duckdb"},
+              description=f"One row per staged {source} line: typed dates, amounts, mobiles, VIN and ID "
+                          "flags, canonical codes, and the reason the row cannot be used (null when it can).")
     def checked(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             return materialize_sql(con, f"intermediate/int_{source}_checked", f"intermediate.{source}_checked")
 
-    checked.__doc__ = (f"One row per staged {source} line: typed dates, amounts, mobiles, VIN and ID flags, "
-                       "canonical codes, and the reason the row cannot be used (null when it can).")
-
-    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"})
+    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"},
+              description=f"One row per usable {source} record: typed, validated, one row per record id "
+                          "and dealer (the row of the file loaded last).")
     def clean(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             return materialize_sql(con, f"intermediate/int_{source}_clean", f"clean.{clean_name}")
 
-    clean.__doc__ = (f"One row per usable {source} record: typed, validated, one row per record id "
-                     "and dealer (the row of the file loaded last).")
     return [checked, clean]
 
 

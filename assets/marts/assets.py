@@ -13,14 +13,12 @@ GROUP = "marts"
 
 
 def _mart(name: str, table: str, order_by: str, upstream: dg.AssetsDefinition, doc: str) -> dg.AssetsDefinition:
-    @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=[upstream], kinds={"parquet"})
+    @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=[upstream], kinds={"parquet"}, description=doc)
     def mart(warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.marts_dir / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:
             rows = publish_parquet(con, table, path, order_by)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "path": str(path), "seconds": timing["seconds"]})
-
-    mart.__doc__ = doc
     return mart
 
 

@@ -137,11 +137,8 @@ select
     vin_is_valid(vin) as vin_valid,
     id_type(id_number) as id_type,
     id_is_valid(id_number) as id_valid,
-    case when id_type(id_number) = 'resident' then cast(try_strptime(substr(id_number, 7, 8), '%Y%m%d') as date) end
-        as id_birth_date,
-    case when id_type(id_number) = 'resident'
-        then case when cast(substr(id_number, 17, 1) as integer) % 2 = 1 then 'male' else 'female' end
-    end as id_gender,
+    id_birth_date(id_number) as id_birth_date,
+    id_gender(id_number) as id_gender,
     coalesce(row_reason, case when record_rank > 1 then 'duplicate_record' end) as reject_reason,
     coalesce(row_detail, case when record_rank > 1 then format('sale_id {} loaded from a later row or file', sale_id) end)
         as reject_detail

@@ -1,0 +1,60 @@
+"""Shared fixtures: an in-memory DuckDB with the project's macros, small landing folders written
+by hand, and one pipeline run over data/sample shared by the tests that read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+import sql
+from pipelines.definitions import ALL_ASSETS
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+SAMPLE_TRUTH = ROOT / "data" / "sample_truth"
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    sql.install_macros(connection)
+    yield connection
+    connection.close()
+
+
+def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") -> Path:
+    """Write one landing file exactly as given (no newline translation)."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "") -> dg.ExecuteInProcessResult:
+    """Materialize every asset through Dagster, in process, as `crm run` does."""
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources={
+            "landing": LandingFolder(input_dir=str(input_dir)),
+            "warehouse": Warehouse(output_dir=str(output_dir)),
+            "run_settings": RunSettings(as_of=as_of),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return result
+
+
+def query(output_dir: Path, text: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(output_dir / "warehouse.duckdb"), read_only=True) as connection:
+        return connection.execute(text, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
+    output = tmp_path_factory.mktemp("sample_out")
+    return output, run_pipeline(SAMPLE, output)

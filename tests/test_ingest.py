@@ -1,0 +1,154 @@
+"""Ingestion end to end through Dagster on small landing folders written by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import query, run_pipeline, write_file
+
+GBK_SALES = (
+    "销售单号;开票日期;开票金额;车架号;客户姓名;手机号码;身份证号;新旧车\r\n"
+    "XS001;2023/1/5;￥212,300.00;1M8GDM9AXKP042788;张伟;+86 138-0013-8000;11010519491231002X;新车\r\n"
+    "XS002;2023/2/7;RMB 98000;1HGCM82633A004352;王芳;0086 13900139000;;二手车\r\n"
+)
+BOM_SERVICE = (
+    "\ufeffRONumber\tOpenDate\tTotalSale\tVIN\tFirstName\tLastName\tCellPhone\tROType\tLaborType\n"
+    "RO1\t01/13/2024\t1,250.00\t1M8GDM9AXKP042788\tWei\tZhang\t(+86)13800138000\tmaintenance\tC\n"
+    "\n"
+    "RO2\t02/01/2024\t0\t1HGCM82633A004352\tFang\tWang\t139 0013 9000\twarranty\tW\n"
+    "RO3\t02/02/2024\t300\t1HGCM82633A004352\tFang\tWang\t139 0013 9000\trepair\tC\textra\n"
+    "RO4\t2024-02-30\t300\t1HGCM82633A004352\tFang\tWang\t\trepair\tC\n"
+    "RO5\t02/03/2024\t-20\t1HGCM82633A004352\tFang\tWang\t\trepair\tC\n"
+    "RO6\t02/04/2024\t20\t\tFang\tWang\t\trepair\tC\n"
+)
+
+
+@pytest.fixture
+def landing(tmp_path):
+    root = tmp_path / "landing"
+    write_file(root, "D01/sales/sales_2023.csv", GBK_SALES, encoding="gbk")
+    write_file(root, "D01/service/ro_2024.csv", BOM_SERVICE)
+    return root
+
+
+def test_gbk_semicolon_sales_load_typed(landing, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    rows = query(out, "select sale_id, sale_date, sale_amount, vin_valid, customer_name, mobile, id_valid, "
+                      "id_birth_date, new_or_used, source_row from clean.sales order by sale_id")
+    assert [r[:6] for r in rows] == [
+        ("XS001", __import__("datetime").date(2023, 1, 5), Decimal("212300.00"), True, "张伟", "13800138000"),
+        ("XS002", __import__("datetime").date(2023, 2, 7), Decimal("98000.00"), True, "王芳", "13900139000"),
+    ]
+    assert rows[0][6:] == (True, __import__("datetime").date(1949, 12, 31), "new", 1)
+    assert rows[1][8:] == ("used", 2)
+    manifest = query(out, "select encoding, delimiter, status from ingest.load_manifest where source = 'sales'")
+    assert manifest == [("gbk", ";", "loaded")]
+
+
+def test_bom_tab_service_rows_and_rejects(landing, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    clean = query(out, "select ro_number, source_row, open_date, total_amount, customer_name, mobile, service_type, "
+                       "pay_type from clean.repair_orders order by ro_number")
+    assert clean == [
+        ("RO1", 1, __import__("datetime").date(2024, 1, 13), Decimal("1250.00"), "Wei Zhang", "13800138000",
+         "maintenance", "customer"),
+        ("RO2", 3, __import__("datetime").date(2024, 2, 1), Decimal("0.00"), "Fang Wang", "13900139000",
+         "warranty", "warranty"),
+    ]
+    rejects = query(out, "select source_row, reason, raw from ingest.rejects where source = 'service' order by source_row")
+    assert [(r[0], r[1]) for r in rejects] == [
+        (2, "blank_line"), (4, "wrong_field_count"), (5, "bad_date"), (6, "negative_amount"), (7, "missing_required"),
+    ]
+    assert rejects[1][2].endswith("\trepair\tC\textra")
+    manifest = query(out, "select encoding, delimiter, rows_read, rows_loaded, rows_rejected from ingest.load_manifest "
+                          "where source = 'service'")
+    assert manifest == [("utf-8-bom", "\t", 7, 2, 5)]
+
+
+def test_redelivered_identical_file_loads_once(landing, tmp_path):
+    out = tmp_path / "out"
+    (landing / "D01/sales/sales_2023 copy.csv").write_bytes((landing / "D01/sales/sales_2023.csv").read_bytes())
+    run_pipeline(landing, out)
+    assert query(out, "select count(*) from clean.sales") == [(2,)]
+    statuses = query(out, "select file_name, status, duplicate_of, rows_read from ingest.load_manifest "
+                          "where source = 'sales' order by file_name")
+    assert statuses == [
+        ("D01/sales/sales_2023 copy.csv", "loaded", None, 2),
+        ("D01/sales/sales_2023.csv", "skipped", "D01/sales/sales_2023 copy.csv", 0),
+    ]
+
+
+def test_changed_file_replaces_its_earlier_rows(landing, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    write_file(landing, "D01/sales/sales_2023.csv",
+               "sale_id,sale_date,sale_amount,vin\nXS009,2023-03-01,100,1M8GDM9AXKP042788\n")
+    run_pipeline(landing, out)
+    assert query(out, "select sale_id, sale_amount from clean.sales") == [("XS009", Decimal("100.00"))]
+    assert query(out, "select count(*) from staging.sales_rows") == [(1,)]
+    assert query(out, "select count(*), sum(rows_read) from ingest.load_manifest where source = 'sales'") == [(1, 1)]
+
+
+def test_rerun_on_same_input_parses_nothing_and_changes_nothing(landing, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    first = query(out, "select * from clean.repair_orders order by ro_number")
+    result = run_pipeline(landing, out)
+    lines = result.asset_materializations_for_node("staging__landing_lines")[0]
+    assert lines.metadata["files_parsed"].value == 0
+    assert query(out, "select * from clean.repair_orders order by ro_number") == first
+
+
+def test_missing_required_column_fails_that_file_alone(landing, tmp_path):
+    write_file(landing, "D02/service/broken.csv", "ro_number,total_amount,vin\nR1,10,1M8GDM9AXKP042788\nR2,5,X\n")
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    failed = query(out, "select status, error, rows_read, rows_rejected from ingest.load_manifest "
+                        "where file_name = 'D02/service/broken.csv'")
+    assert failed[0][0] == "failed"
+    assert "D02/service/broken.csv" in failed[0][1] and "open_date" in failed[0][1]
+    assert failed[0][2:] == (2, 2)
+    assert query(out, "select distinct reason from ingest.rejects where file_name = 'D02/service/broken.csv'") == [
+        ("file_failed",)]
+    assert query(out, "select count(*) from clean.repair_orders") == [(2,)]
+
+
+def test_duplicate_record_keeps_the_row_of_the_file_loaded_last(landing, tmp_path):
+    write_file(landing, "D01/service/ro_2024_resend.csv",
+               "ro_number,open_date,total_amount,vin\nRO1,2024-01-13,1300.00,1M8GDM9AXKP042788\n")
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    assert query(out, "select total_amount, file_name from clean.repair_orders where ro_number = 'RO1'") == [
+        (Decimal("1300.00"), "D01/service/ro_2024_resend.csv")]
+    assert query(out, "select file_name, source_row, reason from ingest.rejects where reason = 'duplicate_record'") == [
+        ("D01/service/ro_2024.csv", 1, "duplicate_record")]
+
+
+def test_row_filed_under_another_dealer_is_rejected(tmp_path):
+    landing = tmp_path / "landing"
+    write_file(landing, "D03/service/a.csv",
+               "dealer_code,ro_number,open_date,total_amount,vin\nD03,R1,2024-01-01,1,V\nD04,R2,2024-01-01,1,V\n")
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    assert query(out, "select ro_number from clean.repair_orders") == [("R1",)]
+    assert query(out, "select source_row, reason from ingest.rejects") == [(2, "dealer_mismatch")]
+
+
+def test_day_first_is_learnt_from_the_file(tmp_path):
+    landing = tmp_path / "landing"
+    write_file(landing, "D05/service/a.csv",
+               "ro_number,open_date,total_amount,vin\nR1,05/01/2024,1,V\nR2,25/01/2024,1,V\n")
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    dates = query(out, "select ro_number, open_date from clean.repair_orders order by 1")
+    assert [d.isoformat() for _, d in dates] == ["2024-01-05", "2024-01-25"]
+
+
+def test_rows_conserved_check_passes(landing, tmp_path):
+    result = run_pipeline(landing, tmp_path / "out")
+    evaluations = result.get_asset_check_evaluations()
+    assert [(e.check_name, e.passed) for e in evaluations] == [("rows_conserved", True)]
