@@ -79,7 +79,7 @@ def format_dates(dates: pl.Series, style: str, rng: np.random.Generator) -> pl.S
     if style == "excel":
         return (dates.cast(pl.Int32) + 25569).cast(pl.Utf8)  # days since 1899-12-30
     if "%H" in style:
-        seconds = pl.Series(rng.integers(8 * 3600, 18 * 3600, len(dates))).cast(pl.Duration("s"))
+        seconds = pl.Series(rng.integers(8 * 3600, 18 * 3600, len(dates)) * 1_000_000).cast(pl.Duration("us"))
         return (dates.cast(pl.Datetime("us")) + seconds).dt.strftime(style)
     return dates.dt.strftime(style)
 

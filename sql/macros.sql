@@ -1,7 +1,7 @@
 -- Parsing and validation macros shared by every layer. Pure functions of their arguments.
 
 -- one field of a CSV line as written: quotes removed, Excel's ="..." text trick undone, blanks -> null
-create or replace macro csv_field(s) as nullif(trim(
+create or replace temp macro csv_field(s) as nullif(trim(
     case
         when s like '"%"' and length(s) >= 2 then replace(s[2:-2], '""', '"')
         when s like '="%"' then replace(s[3:-2], '""', '"')
@@ -9,7 +9,7 @@ create or replace macro csv_field(s) as nullif(trim(
     end, ' ' || chr(9)), '');
 
 -- a date written any way DMS exports write it, with or without a time; null when it is not a date
-create or replace macro parse_date_part(d, day_first) as case
+create or replace temp macro parse_date_part(d, day_first) as case
     when regexp_full_match(d, '[0-9]{5}(\.[0-9]+)?')
         then cast(date '1899-12-30' + cast(floor(cast(d as double)) as integer) as date)
     when regexp_full_match(d, '[0-9]{8}')
@@ -22,64 +22,64 @@ create or replace macro parse_date_part(d, day_first) as case
         then cast(try_strptime(regexp_replace(d, '[/.]', '-', 'g'), '%m-%d-%Y') as date)
 end;
 
-create or replace macro parse_dms_date(s, day_first) as
+create or replace temp macro parse_dms_date(s, day_first) as
     parse_date_part(regexp_extract(trim(s), '^[^ T]+'), day_first);
 
 -- the first part of a d/m/y or m/d/y date (for telling which of the two a file writes)
-create or replace macro date_first_part(s) as
+create or replace temp macro date_first_part(s) as
     try_cast(regexp_extract(trim(s), '^([0-9]{1,2})[-/.][0-9]{1,2}[-/.][0-9]{4}', 1) as integer);
-create or replace macro date_second_part(s) as
+create or replace temp macro date_second_part(s) as
     try_cast(regexp_extract(trim(s), '^[0-9]{1,2}[-/.]([0-9]{1,2})[-/.][0-9]{4}', 1) as integer);
 
 -- an amount with currency signs, thousands separators and spaces; (100) is negative
-create or replace macro parse_amount(s) as try_cast(
+create or replace temp macro parse_amount(s) as try_cast(
     regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-')
     as decimal(14, 2));
 
 -- a mainland mobile as 11 digits, from any spelling (+86, 0086, spaces, dashes, brackets)
-create or replace macro mainland_mobile(digits) as case
+create or replace temp macro mainland_mobile(digits) as case
     when regexp_full_match(digits, '(?:0086|86)?1[3-9][0-9]{9}')
         then right(digits, 11)
 end;
-create or replace macro normalize_mobile(s) as mainland_mobile(regexp_replace(s, '[^0-9]', '', 'g'));
+create or replace temp macro normalize_mobile(s) as mainland_mobile(regexp_replace(s, '[^0-9]', '', 'g'));
 
 -- ISO 3779 VIN check digit (position 9)
-create or replace macro vin_check_digit(v) as substr('0123456789X', 1 + cast(list_sum(
+create or replace temp macro vin_check_digit(v) as substr('0123456789X', 1 + cast(list_sum(
     list_transform(range(1, 18), lambda i:
         ((instr('0123456789.ABCDEFGH..JKLMN.P.R..STUVWXYZ', v[i]) - 1) % 10)
         * [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2][i])) % 11 as integer), 1);
-create or replace macro vin_is_valid(v) as
+create or replace temp macro vin_is_valid(v) as
     coalesce(regexp_full_match(v, '[A-HJ-NPR-Z0-9]{17}') and v[9] = vin_check_digit(v), false);
 
 -- GB 11643 resident ID (18 characters, check character last, birth date inside)
-create or replace macro resident_id_check(v) as substr('10X98765432', 1 + cast(list_sum(
+create or replace temp macro resident_id_check(v) as substr('10X98765432', 1 + cast(list_sum(
     list_transform(range(1, 18), lambda i:
         try_cast(v[i] as integer) * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i])) % 11 as integer), 1);
-create or replace macro looks_like_resident_id(v) as
+create or replace temp macro looks_like_resident_id(v) as
     regexp_full_match(v, '[1-8][0-9]{16}[0-9X]') and try_strptime(substr(v, 7, 8), '%Y%m%d') is not null;
 
 -- GB 32100 unified social credit code of a company
-create or replace macro credit_code_check(v) as substr('0123456789ABCDEFGHJKLMNPQRTUWXY', 1 + cast((31 - list_sum(
+create or replace temp macro credit_code_check(v) as substr('0123456789ABCDEFGHJKLMNPQRTUWXY', 1 + cast((31 - list_sum(
     list_transform(range(1, 18), lambda i:
         (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', v[i]) - 1)
         * [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28][i])) % 31) % 31 as integer), 1);
-create or replace macro looks_like_credit_code(v) as
+create or replace temp macro looks_like_credit_code(v) as
     regexp_full_match(v, '[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}');
 
-create or replace macro id_type(v) as case
+create or replace temp macro id_type(v) as case
     when v is null then null
     when looks_like_resident_id(v) then 'resident'
     when looks_like_credit_code(v) then 'company'
     else 'other'
 end;
-create or replace macro id_is_valid(v) as case id_type(v)
+create or replace temp macro id_is_valid(v) as case id_type(v)
     when 'resident' then v[18] = resident_id_check(v)
     when 'company' then v[18] = credit_code_check(v)
 end;
-create or replace macro normalize_id(s) as nullif(upper(regexp_replace(s, '[\s-]', '', 'g')), '');
-create or replace macro id_birth_date(v) as case
+create or replace temp macro normalize_id(s) as nullif(upper(regexp_replace(s, '[\s-]', '', 'g')), '');
+create or replace temp macro id_birth_date(v) as case
     when id_type(v) = 'resident' then cast(try_strptime(substr(v, 7, 8), '%Y%m%d') as date)
 end;
-create or replace macro id_gender(v) as case
+create or replace temp macro id_gender(v) as case
     when id_type(v) = 'resident' then case when try_cast(substr(v, 17, 1) as integer) % 2 = 1 then 'male' else 'female' end
 end;

@@ -14,9 +14,16 @@ split as (
         lines.source_row,
         lines.raw,
         batch.*exclude (file_sha256),
-        case batch.delimiter
-            when ';' then regexp_extract_all(lines.raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
-            when chr(9) then regexp_extract_all(lines.raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
+        case
+            -- the fast path: when no quoted field holds a delimiter, a plain split is exact
+            when batch.delimiter = ',' and not regexp_matches(lines.raw, '(?:^|,)"(?:[^"]|"")*,')
+                then string_split(lines.raw, ',')
+            when batch.delimiter = ';' and not regexp_matches(lines.raw, '(?:^|;)"(?:[^"]|"")*;')
+                then string_split(lines.raw, ';')
+            when batch.delimiter = chr(9) and not regexp_matches(lines.raw, '(?:^|\t)"(?:[^"]|"")*\t')
+                then string_split(lines.raw, chr(9))
+            when batch.delimiter = ';' then regexp_extract_all(lines.raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
+            when batch.delimiter = chr(9) then regexp_extract_all(lines.raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
             else regexp_extract_all(lines.raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
         end as fields
     from lines
