@@ -25,8 +25,9 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, *
     return {"dagster/row_count": rows, "table": table, "seconds": seconds, **extra}
 
 
-def materialize_sql(con: duckdb.DuckDBPyConnection, name: str, table: str, **params) -> dg.MaterializeResult:
-    """Replace `table` with `sql/<name>.sql` and report rows and seconds."""
+def materialize_sql(con: duckdb.DuckDBPyConnection, name: str, table: str, view: bool = False,
+                    **params) -> dg.MaterializeResult:
+    """Replace `table` (or view) with `sql/<name>.sql` and report rows and seconds."""
     with stopwatch() as timing:
-        sql.materialize(con, name, table, **params)
+        sql.materialize(con, name, table, view=view, **params)
     return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"]))

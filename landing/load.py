@@ -1,9 +1,9 @@
 """Bringing the landing folder into the warehouse: which files load, which are re-deliveries,
-which fail, and staging the lines of files not seen before.
+which fail.
 
-Staged lines are keyed by the file's sha256, so identical bytes under any name are parsed once,
-a renamed file costs nothing, and a file whose content changed under the same name replaces
-its earlier version: the landing folder as it is now is what the warehouse holds.
+Every run reads the landing folder as it is now (DuckDB reads the files directly; that is
+cheaper than keeping a parsed copy), so a file whose content changed under the same name
+replaces its earlier version and identical bytes under another name are skipped.
 """
 
 from __future__ import annotations
@@ -82,27 +82,10 @@ def register_catalog(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> N
     sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
 
 
-def stage_new_files(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Make the staged lines match `ingest.loaded_files`: drop lines of files no longer in the
-    landing folder (or replaced by new content), split the lines of files not staged yet."""
-    con.execute("create schema if not exists staging")
-    con.execute("create table if not exists ingest.staged_files (file_sha256 varchar primary key)")
-    dropped = con.execute(
-        "select count(*) from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)"
-    ).fetchone()[0]
-    batch = sql.materialize(con, "staging/stg_batch_files", "ingest.batch_files")
-    paths = [p for (p,) in con.execute("select read_path from ingest.batch_files where read_path is not null").fetchall()]
-    if paths:
-        sql.materialize(con, "staging/stg_lines", "staging.batch_lines", paths=paths)
-    else:
-        con.execute("create or replace table staging.batch_lines (file_sha256 varchar, source_row integer, raw varchar)")
-    staged = {}
-    for source in SOURCES:
-        table = f"staging.{source}_rows"
-        con.execute(f"create table if not exists {table} as {sql.sql_text(f'staging/stg_{source}_rows')} limit 0")
-        con.execute(f"delete from {table} where file_sha256 not in (select file_sha256 from ingest.loaded_files)")
-        staged[source] = sql.append(con, f"staging/stg_{source}_rows", table)
-    con.execute("delete from ingest.staged_files where file_sha256 not in (select file_sha256 from ingest.loaded_files)")
-    con.execute("insert into ingest.staged_files select file_sha256 from ingest.batch_files")
-    con.execute("drop table staging.batch_lines")
-    return {"files_parsed": batch, "files_dropped": dropped, **{f"{s}_lines_staged": n for s, n in staged.items()}}
+def read_paths(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """The paths DuckDB reads for the loaded files of one source (UTF-8 copies where needed)."""
+    rows = con.execute(
+        "select read_path from ingest.loaded_files where source = $source and read_path is not null order by file_id",
+        {"source": source},
+    ).fetchall()
+    return [path for (path,) in rows]

@@ -10,7 +10,6 @@ from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ALL_ASSETS = [
     ingest.landing_files,
-    ingest.landing_lines,
     *ingest.sales_assets,
     *ingest.service_assets,
     ingest.rejects,

@@ -46,6 +46,13 @@ class Warehouse(dg.ConfigurableResource):
     def utf8_dir(self) -> Path:
         return self.path / "landing_utf8"
 
+    def empty_file(self) -> Path:
+        """An empty file for DuckDB to read when a source has no files at all."""
+        path = self.utf8_dir / "empty.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return path
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.mkdir(parents=True, exist_ok=True)

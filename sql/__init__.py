@@ -20,8 +20,11 @@ def sql_text(name: str) -> str:
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """The parsing macros every layer uses (dates, amounts, mobiles, VIN and ID check digits)."""
+    """Session macros: the parsing macros every layer uses (dates, amounts, mobiles, VIN and ID
+    check digits) and the staging layer, which is ephemeral (table macros over the landing files)."""
     con.execute(sql_text("macros"))
+    for name in ("staging/stg_lines", "staging/stg_sales_rows", "staging/stg_service_rows"):
+        con.execute(sql_text(name))
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBPyRelation:
@@ -29,16 +32,15 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBP
     return con.execute(sql_text(name), params or None)
 
 
-def materialize(con: duckdb.DuckDBPyConnection, name: str, table: str, **params) -> int:
-    """Replace `table` (schema.name) with the result of a select file; returns its row count."""
-    schema = table.split(".")[0]
-    con.execute(f"create schema if not exists {schema}")
-    con.execute(f"create or replace table {table} as {sql_text(name)}", params or None)
+def execute(con: duckdb.DuckDBPyConnection, name: str, **params) -> None:
+    """Run a statement file (an update or delete) with its parameters bound."""
+    con.execute(sql_text(name), params or None)
+
+
+def materialize(con: duckdb.DuckDBPyConnection, name: str, table: str, view: bool = False, **params) -> int:
+    """Replace `table` (schema.name) with the result of a select file, as a table or a view;
+    returns its row count."""
+    con.execute(f"create schema if not exists {table.split('.')[0]}")
+    kind = "view" if view else "table"
+    con.execute(f"create or replace {kind} {table} as {sql_text(name)}", params or None)
     return con.execute(f"select count(*) from {table}").fetchone()[0]
-
-
-def append(con: duckdb.DuckDBPyConnection, name: str, table: str, **params) -> int:
-    """Insert the result of a select file into an existing table; returns rows inserted."""
-    before = con.execute(f"select count(*) from {table}").fetchone()[0]
-    con.execute(f"insert into {table} by name {sql_text(name)}", params or None)
-    return con.execute(f"select count(*) from {table}").fetchone()[0] - before

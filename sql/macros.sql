@@ -1,12 +1,15 @@
 -- Parsing and validation macros shared by every layer. Pure functions of their arguments.
 
--- one field of a CSV line as written: quotes removed, Excel's ="..." text trick undone, blanks -> null
+-- one field of a CSV line as written: quotes removed, Excel's ="..." text trick and leading
+-- apostrophe undone, surrounding spaces trimmed, blanks -> null
 create or replace temp macro csv_field(s) as nullif(trim(
     case
+        when not (starts_with(s, '"') or starts_with(s, '=') or starts_with(s, '''') or starts_with(s, chr(9)))
+            then s
         when s like '"%"' and length(s) >= 2 then replace(s[2:-2], '""', '"')
         when s like '="%"' then replace(s[3:-2], '""', '"')
-        else ltrim(s, '''')
-    end, ' ' || chr(9)), '');
+        else ltrim(s, '''' || chr(9))
+    end), '');
 
 -- a date written any way DMS exports write it, with or without a time; null when it is not a date
 create or replace temp macro parse_date_part(d, day_first) as case
@@ -32,9 +35,9 @@ create or replace temp macro date_second_part(s) as
     try_cast(regexp_extract(trim(s), '^[0-9]{1,2}[-/.]([0-9]{1,2})[-/.][0-9]{4}', 1) as integer);
 
 -- an amount with currency signs, thousands separators and spaces; (100) is negative
-create or replace temp macro parse_amount(s) as try_cast(
-    regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-')
-    as decimal(14, 2));
+create or replace temp macro parse_amount(s) as coalesce(
+    try_cast(s as decimal(14, 2)),
+    try_cast(regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-') as decimal(14, 2)));
 
 -- a mainland mobile as 11 digits, from any spelling (+86, 0086, spaces, dashes, brackets)
 create or replace temp macro mainland_mobile(digits) as case

@@ -109,8 +109,6 @@ def test_id_numbers(con, id_number, kind, valid, birth, gender):
 
 
 def test_csv_fields(con):
-    fields = con.execute(
-        "select csv_field(x) from unnest(['\"a, b\"', '\"he said \"\"hi\"\"\"', '=\"0012\"', '  ', 'x '])"
-        " t(x)"
-    ).fetchall()
-    assert [f for (f,) in fields] == ["a, b", 'he said "hi"', "0012", None, "x"]
+    written = ['"a, b"', '"he said ""hi"""', '="0012"', "  ", " x ", "'110101", '""']
+    fields = con.execute("select csv_field(x) from unnest($written) t(x)", {"written": written}).fetchall()
+    assert [f for (f,) in fields] == ["a, b", 'he said "hi"', "0012", None, "x", "110101", None]

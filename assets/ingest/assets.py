@@ -6,7 +6,7 @@ import dagster as dg
 
 import sql
 from assets.materialize import materialize_sql, stopwatch, table_metadata
-from landing.load import catalog_landing, install_code_maps, register_catalog, stage_new_files
+from landing.load import catalog_landing, install_code_maps, read_paths, register_catalog
 from pipelines.resources import LandingFolder, Warehouse
 
 GROUP = "ingest"
@@ -34,33 +34,27 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
     })
 
 
-@dg.asset(key_prefix="staging", group_name=GROUP, deps=[landing_files], kinds={"duckdb"})
-def landing_lines(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per line of every loaded file (both sources), split into canonical text columns.
-    Only files whose bytes were not staged before are parsed; lines of removed or replaced
-    files are dropped."""
-    with warehouse.connect() as con, stopwatch() as timing:
-        staged = stage_new_files(con)
-    with warehouse.connect() as con:
-        rows = sum(con.execute(f"select count(*) from staging.{s}_rows").fetchone()[0] for s in ("sales", "service"))
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "seconds": timing["seconds"], **staged})
-
-
 def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
-              deps=[landing_lines], kinds={"duckdb"},
-              description=f"One row per staged {source} line: typed dates, amounts, mobiles, VIN and ID "
-                          "flags, canonical codes, and the reason the row cannot be used (null when it can).")
+              deps=[landing_files], kinds={"duckdb"},
+              description=f"One row per line of the loaded {source} files: typed dates, amounts, mobiles, "
+                          "VIN and ID flags, canonical codes, and the reason the row cannot be used (null "
+                          "when it can). Reads the files directly through the staging table macros.")
     def checked(warehouse: Warehouse) -> dg.MaterializeResult:
+        table = f"intermediate.{source}_checked"
+        with warehouse.connect() as con, stopwatch() as timing:
+            paths = read_paths(con, source) or [str(warehouse.empty_file())]
+            sql.materialize(con, f"intermediate/int_{source}_checked", table, paths=paths)
+            sql.execute(con, f"intermediate/int_{source}_duplicates")
         with warehouse.connect() as con:
-            return materialize_sql(con, f"intermediate/int_{source}_checked", f"intermediate.{source}_checked")
+            return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"]))
 
     @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"},
               description=f"One row per usable {source} record: typed, validated, one row per record id "
-                          "and dealer (the row of the file loaded last).")
+                          "and dealer (the row of the file loaded last). A view over the checked rows.")
     def clean(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            return materialize_sql(con, f"intermediate/int_{source}_clean", f"clean.{clean_name}")
+            return materialize_sql(con, f"intermediate/int_{source}_clean", f"clean.{clean_name}", view=True)
 
     return [checked, clean]
 

@@ -1,7 +1,8 @@
--- One row per staged repair-order line: typed values, and the reason it cannot be used (null if it
--- can). Duplicates of a ro_number within a dealer keep the row of the file loaded last.
-with service_rows as (
-    select * from staging.service_rows
+-- One row per line of the loaded service files: typed values, and the reason it cannot be used
+-- (null if it can). Dates, VINs, ID numbers and mobiles repeat across rows, so each distinct
+-- spelling is parsed once. Repeated ro_numbers are settled afterwards by int_service_duplicates.
+with service_rows as materialized (
+    select * from stg_service_rows($paths)
 ),
 
 files as (
@@ -15,44 +16,78 @@ codes as (
 date_evidence as (
     -- a first part above 12 can only be a day; a second part above 12 only a day of a m/d/y date
     select
-        file_sha256,
+        file_id,
         case
             when max(date_first_part(open_date)) > 12 then true
             when max(date_second_part(open_date)) > 12 then false
         end as day_first
     from service_rows
-    group by file_sha256
+    where open_date like '%/%' or open_date like '%-%' or open_date like '%.%'
+    group by file_id
 ),
 
 file_date_order as (
     select
-        files.file_sha256,
+        files.file_id,
         coalesce(
             date_evidence.day_first,
             bool_or(date_evidence.day_first) over (partition by files.dealer_code),
             false
         ) as day_first
     from files
-    left join date_evidence using (file_sha256)
+    left join date_evidence using (file_id)
+),
+
+date_spellings as (
+    select distinct service_rows.file_id, spelled.text
+    from service_rows
+    cross join unnest([service_rows.open_date, service_rows.close_date]) as spelled(text)
+    where spelled.text is not null
+),
+
+dates as (
+    -- keyed by file, because whether 05/01 is the 5th of January depends on the file
+    select date_spellings.file_id, date_spellings.text, parse_dms_date(date_spellings.text, file_date_order.day_first) as parsed
+    from date_spellings
+    join file_date_order using (file_id)
+),
+
+vins as (
+    select text, vin, vin_is_valid(vin) as vin_valid
+    from (
+        select distinct vin as text, upper(regexp_replace(vin, '[\s-]', '', 'g')) as vin
+        from service_rows where vin is not null
+    )
+),
+
+ids as (
+    select text, id_number, id_type(id_number) as id_type, id_is_valid(id_number) as id_valid,
+           id_birth_date(id_number) as id_birth_date, id_gender(id_number) as id_gender
+    from (select distinct id_number as text, normalize_id(id_number) as id_number from service_rows)
+    where text is not null
+),
+
+mobiles as (
+    select text, normalize_mobile(text) as mobile
+    from (select distinct mobile as text from service_rows where mobile is not null)
+),
+
+repeated_ids as (
+    select file_dealer_code, ro_number
+    from service_rows
+    where ro_number is not null
+    group by file_dealer_code, ro_number
+    having count(*) > 1
 ),
 
 typed as (
     select
-        files.dealer_code,
-        files.file_name,
-        files.load_seq,
-        files.n_header_fields,
-        files.error as file_error,
-        service_rows.file_sha256,
+        service_rows.file_dealer_code as dealer_code,
+        service_rows.file_id,
         service_rows.source_row,
-        service_rows.raw,
-        service_rows.n_fields,
-        service_rows.dealer_code as row_dealer_code,
         service_rows.ro_number,
-        service_rows.open_date as open_date_text,
-        parse_dms_date(service_rows.open_date, file_date_order.day_first) as open_date,
-        parse_dms_date(service_rows.close_date, file_date_order.day_first) as close_date,
-        service_rows.total_amount as total_amount_text,
+        opened.parsed as open_date,
+        closed.parsed as close_date,
         parse_amount(service_rows.total_amount) as total_amount,
         parse_amount(service_rows.labor_amount) as labor_amount,
         parse_amount(service_rows.parts_amount) as parts_amount,
@@ -60,23 +95,44 @@ typed as (
         coalesce(codes.service_type[lower(service_rows.service_type)], codes.service_type['']) as service_type,
         coalesce(codes.pay_type[lower(service_rows.pay_type)], codes.pay_type['']) as pay_type,
         service_rows.advisor,
-        upper(regexp_replace(service_rows.vin, '[\s-]', '', 'g')) as vin,
+        vins.vin,
+        vins.vin_valid,
+        upper(replace(service_rows.plate, ' ', '')) as plate,
         service_rows.customer_no,
         coalesce(service_rows.customer_name, nullif(concat_ws(' ', service_rows.first_name, service_rows.last_name), ''))
             as customer_name,
-        codes.customer_type[lower(service_rows.customer_type)] as customer_type_code,
-        normalize_mobile(service_rows.mobile) as mobile,
-        service_rows.mobile as mobile_raw,
+        coalesce(
+            codes.customer_type[lower(service_rows.customer_type)],
+            case when ids.id_type = 'company' then 'company' end,
+            codes.customer_type['']
+        ) as customer_type,
+        mobiles.mobile,
         service_rows.phone,
-        normalize_id(service_rows.id_number) as id_number,
+        ids.id_number,
+        ids.id_type,
+        ids.id_valid,
+        ids.id_birth_date,
+        ids.id_gender,
         service_rows.address,
-        upper(replace(service_rows.plate, ' ', '')) as plate,
         coalesce(codes.marketing_consent[lower(service_rows.marketing_consent)], codes.marketing_consent[''])
-            as marketing_consent
+            as marketing_consent,
+        -- what the checks below need and then drop
+        service_rows.raw,
+        service_rows.n_fields,
+        service_rows.n_header_fields,
+        service_rows.file_error,
+        service_rows.dealer_code as row_dealer_code,
+        service_rows.open_date as open_date_text,
+        service_rows.total_amount as total_amount_text,
+        repeated_ids.ro_number is not null as id_repeats
     from service_rows
-    join files using (file_sha256)
-    join file_date_order using (file_sha256)
     cross join codes
+    left join dates as opened on opened.file_id = service_rows.file_id and opened.text = service_rows.open_date
+    left join dates as closed on closed.file_id = service_rows.file_id and closed.text = service_rows.close_date
+    left join vins on vins.text = service_rows.vin
+    left join ids on ids.text = service_rows.id_number
+    left join mobiles on mobiles.text = service_rows.mobile
+    left join repeated_ids using (file_dealer_code, ro_number)
 ),
 
 checked as (
@@ -92,47 +148,31 @@ checked as (
             when open_date is null or year(open_date) not between 1980 and 2100 then 'bad_date'
             when total_amount is null then 'bad_amount'
             when total_amount < 0 then 'negative_amount'
-        end as row_reason,
-        case
-            when file_error is not null then file_error
-            when n_fields <> n_header_fields then format('{} fields, header has {}', n_fields, n_header_fields)
-            when row_dealer_code is not null and upper(row_dealer_code) <> upper(dealer_code)
-                then format('dealer_code {} in a file of {}', row_dealer_code, dealer_code)
-            when ro_number is null or open_date_text is null or total_amount_text is null or vin is null
-                then concat_ws(', ',
-                    case when ro_number is null then 'ro_number' end,
-                    case when open_date_text is null then 'open_date' end,
-                    case when total_amount_text is null then 'total_amount' end,
-                    case when vin is null then 'vin' end)
-            when open_date is null or year(open_date) not between 1980 and 2100 then open_date_text
-            when total_amount is null or total_amount < 0 then total_amount_text
-        end as row_detail
+        end as reject_reason
     from typed
 ),
 
-ranked as (
+final as (
     select
-        *,
-        case when row_reason is null then row_number() over (
-            partition by dealer_code, ro_number, row_reason is null
-            order by load_seq desc, source_row desc
-        ) end as record_rank
+        * exclude (raw, n_fields, n_header_fields, file_error, row_dealer_code, open_date_text, total_amount_text,
+                   id_repeats),
+        case reject_reason
+            when 'file_failed' then file_error
+            when 'wrong_field_count' then format('{} fields, header has {}', n_fields, n_header_fields)
+            when 'dealer_mismatch' then format('dealer_code {} in a file of {}', row_dealer_code, dealer_code)
+            when 'missing_required' then concat_ws(', ',
+                case when ro_number is null then 'ro_number' end,
+                case when open_date_text is null then 'open_date' end,
+                case when total_amount_text is null then 'total_amount' end,
+                case when vin is null then 'vin' end)
+            when 'bad_date' then open_date_text
+            when 'bad_amount' then total_amount_text
+            when 'negative_amount' then total_amount_text
+        end as reject_detail,
+        -- the line as written is kept only where someone may have to read it: on rejected rows and
+        -- on rows whose record id repeats (one of them becomes a duplicate_record reject)
+        case when reject_reason is not null or id_repeats then raw end as raw
     from checked
 )
 
-select
-    * exclude (row_reason, row_detail, record_rank, customer_type_code),
-    coalesce(
-        customer_type_code,
-        case when id_type(id_number) = 'company' then 'company' end,
-        (select customer_type[''] from codes)
-    ) as customer_type,
-    vin_is_valid(vin) as vin_valid,
-    id_type(id_number) as id_type,
-    id_is_valid(id_number) as id_valid,
-    id_birth_date(id_number) as id_birth_date,
-    id_gender(id_number) as id_gender,
-    coalesce(row_reason, case when record_rank > 1 then 'duplicate_record' end) as reject_reason,
-    coalesce(row_detail, case when record_rank > 1 then format('ro_number {} loaded from a later row or file', ro_number) end)
-        as reject_detail
-from ranked
+select * from final

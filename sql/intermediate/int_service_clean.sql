@@ -1,8 +1,13 @@
--- One row per usable service record (typed, deduplicated): the checked rows without a reject reason.
+-- A view: one row per usable service record (typed, deduplicated), with the file it came from.
 with checked as (
     select * from intermediate.service_checked
+),
+
+files as (
+    select file_id, file_name, file_sha256 from ingest.loaded_files
 )
 
-select * exclude (raw, n_fields, n_header_fields, file_error, row_dealer_code, reject_reason, reject_detail, open_date_text, total_amount_text)
+select files.file_name, files.file_sha256, checked.* exclude (raw, reject_reason, reject_detail)
 from checked
-where reject_reason is null
+join files using (file_id)
+where checked.reject_reason is null

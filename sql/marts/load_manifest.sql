@@ -4,19 +4,24 @@ with landing as (
 ),
 
 checked_rows as (
-    select file_sha256, reject_reason from intermediate.sales_checked
+    select file_id, reject_reason from intermediate.sales_checked
     union all
-    select file_sha256, reject_reason from intermediate.service_checked
+    select file_id, reject_reason from intermediate.service_checked
+),
+
+files as (
+    select file_id, file_sha256 from ingest.loaded_files
 ),
 
 row_counts as (
     select
-        file_sha256,
+        files.file_sha256,
         count(*) as rows_read,
         count(*) filter (where reject_reason is null) as rows_loaded,
         count(*) filter (where reject_reason is not null) as rows_rejected
     from checked_rows
-    group by file_sha256
+    join files using (file_id)
+    group by files.file_sha256
 ),
 
 final as (

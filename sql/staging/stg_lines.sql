@@ -1,29 +1,14 @@
--- One row per line after the header of every file in the batch, blank lines included.
--- source_row counts lines after the header (the header is row 0), as the contract defines it.
-with batch as (
-    select file_sha256, read_path from ingest.batch_files where read_path is not null
+-- stg_file_lines(paths): one row per loaded file among `paths`, with its lines as a list.
+-- Staging is ephemeral: table macros over the landing files, read by the intermediate layer.
+create or replace temp macro stg_file_lines(paths) as table
+with files as (
+    select file_id, read_path from ingest.loaded_files where read_path is not null
 ),
 
 texts as (
-    select filename as read_path, content from read_text($paths)
-),
-
-files as (
-    select batch.file_sha256, string_split(texts.content, chr(10)) as lines
-    from texts
-    join batch using (read_path)
-),
-
-numbered as (
-    select
-        file_sha256,
-        len(lines) - 1 as last_index,
-        unnest(range(len(lines))) as source_row,
-        unnest(lines) as line
-    from files
+    select filename as read_path, content from read_text(paths)
 )
 
-select file_sha256, cast(source_row as integer) as source_row, rtrim(line, chr(13)) as raw
-from numbered
--- the empty piece after the file's final line break is not a line
-where source_row > 0 and not (source_row = last_index and line = '')
+select files.file_id, string_split(texts.content, chr(10)) as lines
+from texts
+join files using (read_path)

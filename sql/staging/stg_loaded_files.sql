@@ -1,16 +1,12 @@
 -- One row per file whose rows the warehouse holds (loaded or failed, not re-deliveries).
--- load_seq orders them by path: of two rows with one record id, the later file's row is kept.
+-- file_id numbers them in path order, which is also load order: of two rows with one record id,
+-- the row of the later file is kept.
 with landing as (
     select * from ingest.landing_files
 )
 
 select
-    dealer_code,
-    source,
-    file_name,
-    file_sha256,
-    n_header_fields,
-    error,
-    cast(row_number() over (order by file_name) as integer) as load_seq
+    cast(row_number() over (order by file_name) as integer) as file_id,
+    *
 from landing
 where status in ('loaded', 'failed')

@@ -1,38 +1,91 @@
--- One row per line of a sales file in the batch: the line as written, its field count and
--- each canonical column as text (null where the file has no such column).
-with lines as (
-    select * from staging.batch_lines
+-- stg_sales_rows(paths): one row per line after the header of each loaded sales file, blank
+-- lines included: the line as written, its field count, each canonical column as text (null where
+-- the file has no such column) and what the row needs to know about its file.
+-- source_row counts lines after the header (the header is row 0), as the contract defines it.
+create or replace temp macro stg_sales_rows(paths) as table
+with file_lines as (
+    select * from stg_file_lines(paths)
 ),
 
-batch as (
-    select * from ingest.batch_files where source = 'sales'
+files as (
+    select * from ingest.loaded_files where source = 'sales'
+),
+
+numbered as (
+    select
+        files.file_id,
+        files.dealer_code as file_dealer_code,
+        files.n_header_fields,
+        files.error as file_error,
+        files.delimiter,
+        files.pos_dealer_code,
+        files.pos_sale_id,
+        files.pos_sale_date,
+        files.pos_sale_amount,
+        files.pos_vin,
+        files.pos_customer_no,
+        files.pos_customer_name,
+        files.pos_first_name,
+        files.pos_last_name,
+        files.pos_customer_type,
+        files.pos_mobile,
+        files.pos_phone,
+        files.pos_id_number,
+        files.pos_birth_date,
+        files.pos_gender,
+        files.pos_email,
+        files.pos_address,
+        files.pos_province,
+        files.pos_city,
+        files.pos_postcode,
+        files.pos_plate,
+        files.pos_brand,
+        files.pos_series,
+        files.pos_model,
+        files.pos_model_year,
+        files.pos_new_or_used,
+        files.pos_gross_profit,
+        files.pos_salesperson,
+        files.pos_payment_method,
+        files.pos_marketing_consent,
+        len(file_lines.lines) - 1 as last_index,
+        unnest(range(len(file_lines.lines))) as source_row,
+        unnest(file_lines.lines) as line
+    from file_lines
+    join files using (file_id)
+),
+
+lines as (
+    select * exclude (line, last_index), rtrim(line, chr(13)) as raw
+    from numbered
+    -- the empty piece after the file's final line break is not a line
+    where source_row > 0 and not (source_row = last_index and line = '')
 ),
 
 split as (
     select
-        lines.file_sha256,
-        lines.source_row,
-        lines.raw,
-        batch.*exclude (file_sha256),
+        *,
         case
             -- the fast path: when no quoted field holds a delimiter, a plain split is exact
-            when batch.delimiter = ',' and not regexp_matches(lines.raw, '(?:^|,)"(?:[^"]|"")*,')
-                then string_split(lines.raw, ',')
-            when batch.delimiter = ';' and not regexp_matches(lines.raw, '(?:^|;)"(?:[^"]|"")*;')
-                then string_split(lines.raw, ';')
-            when batch.delimiter = chr(9) and not regexp_matches(lines.raw, '(?:^|\t)"(?:[^"]|"")*\t')
-                then string_split(lines.raw, chr(9))
-            when batch.delimiter = ';' then regexp_extract_all(lines.raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
-            when batch.delimiter = chr(9) then regexp_extract_all(lines.raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
-            else regexp_extract_all(lines.raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
+            when delimiter = ',' and not regexp_matches(raw, '(?:^|,)"(?:[^"]|"")*,')
+                then string_split(raw, ',')
+            when delimiter = ';' and not regexp_matches(raw, '(?:^|;)"(?:[^"]|"")*;')
+                then string_split(raw, ';')
+            when delimiter = chr(9) and not regexp_matches(raw, '(?:^|\t)"(?:[^"]|"")*\t')
+                then string_split(raw, chr(9))
+            when delimiter = ';' then regexp_extract_all(raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
+            when delimiter = chr(9) then regexp_extract_all(raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
+            else regexp_extract_all(raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
         end as fields
     from lines
-    join batch using (file_sha256)
 )
 
 select
-    file_sha256,
-    source_row,
+    file_id,
+    file_dealer_code,
+    n_header_fields,
+    file_error,
+    cast(source_row as integer) as source_row,
     raw,
     cast(len(fields) as integer) as n_fields,
     csv_field(fields[pos_dealer_code]) as dealer_code,

@@ -1,38 +1,84 @@
--- One row per line of a service file in the batch: the line as written, its field count and
--- each canonical column as text (null where the file has no such column).
-with lines as (
-    select * from staging.batch_lines
+-- stg_service_rows(paths): one row per line after the header of each loaded service file, blank
+-- lines included: the line as written, its field count, each canonical column as text (null where
+-- the file has no such column) and what the row needs to know about its file.
+-- source_row counts lines after the header (the header is row 0), as the contract defines it.
+create or replace temp macro stg_service_rows(paths) as table
+with file_lines as (
+    select * from stg_file_lines(paths)
 ),
 
-batch as (
-    select * from ingest.batch_files where source = 'service'
+files as (
+    select * from ingest.loaded_files where source = 'service'
+),
+
+numbered as (
+    select
+        files.file_id,
+        files.dealer_code as file_dealer_code,
+        files.n_header_fields,
+        files.error as file_error,
+        files.delimiter,
+        files.pos_dealer_code,
+        files.pos_ro_number,
+        files.pos_open_date,
+        files.pos_close_date,
+        files.pos_total_amount,
+        files.pos_mileage_km,
+        files.pos_service_type,
+        files.pos_pay_type,
+        files.pos_labor_amount,
+        files.pos_parts_amount,
+        files.pos_advisor,
+        files.pos_vin,
+        files.pos_customer_no,
+        files.pos_customer_name,
+        files.pos_first_name,
+        files.pos_last_name,
+        files.pos_customer_type,
+        files.pos_mobile,
+        files.pos_phone,
+        files.pos_id_number,
+        files.pos_address,
+        files.pos_plate,
+        files.pos_marketing_consent,
+        len(file_lines.lines) - 1 as last_index,
+        unnest(range(len(file_lines.lines))) as source_row,
+        unnest(file_lines.lines) as line
+    from file_lines
+    join files using (file_id)
+),
+
+lines as (
+    select * exclude (line, last_index), rtrim(line, chr(13)) as raw
+    from numbered
+    -- the empty piece after the file's final line break is not a line
+    where source_row > 0 and not (source_row = last_index and line = '')
 ),
 
 split as (
     select
-        lines.file_sha256,
-        lines.source_row,
-        lines.raw,
-        batch.*exclude (file_sha256),
+        *,
         case
             -- the fast path: when no quoted field holds a delimiter, a plain split is exact
-            when batch.delimiter = ',' and not regexp_matches(lines.raw, '(?:^|,)"(?:[^"]|"")*,')
-                then string_split(lines.raw, ',')
-            when batch.delimiter = ';' and not regexp_matches(lines.raw, '(?:^|;)"(?:[^"]|"")*;')
-                then string_split(lines.raw, ';')
-            when batch.delimiter = chr(9) and not regexp_matches(lines.raw, '(?:^|\t)"(?:[^"]|"")*\t')
-                then string_split(lines.raw, chr(9))
-            when batch.delimiter = ';' then regexp_extract_all(lines.raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
-            when batch.delimiter = chr(9) then regexp_extract_all(lines.raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
-            else regexp_extract_all(lines.raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
+            when delimiter = ',' and not regexp_matches(raw, '(?:^|,)"(?:[^"]|"")*,')
+                then string_split(raw, ',')
+            when delimiter = ';' and not regexp_matches(raw, '(?:^|;)"(?:[^"]|"")*;')
+                then string_split(raw, ';')
+            when delimiter = chr(9) and not regexp_matches(raw, '(?:^|\t)"(?:[^"]|"")*\t')
+                then string_split(raw, chr(9))
+            when delimiter = ';' then regexp_extract_all(raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
+            when delimiter = chr(9) then regexp_extract_all(raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
+            else regexp_extract_all(raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
         end as fields
     from lines
-    join batch using (file_sha256)
 )
 
 select
-    file_sha256,
-    source_row,
+    file_id,
+    file_dealer_code,
+    n_header_fields,
+    file_error,
+    cast(source_row as integer) as source_row,
     raw,
     cast(len(fields) as integer) as n_fields,
     csv_field(fields[pos_dealer_code]) as dealer_code,
