@@ -56,7 +56,7 @@ def _customer_fields(rng: np.random.Generator, records: pl.DataFrame, people: pl
         customer_no=pl.Series(np.char.add("C", np.char.zfill(number.astype(str), 8))),
         customer_name=misspell(rng, joined["name"], 0.03),
         customer_type=pl.when(pl.col("is_company")).then(pl.lit("企业")).otherwise(pl.lit("个人")),
-        mobile=pl.Series(np.where(rng.random(n) < p_mobile, joined["mobile"].to_numpy(), None)),
+        mobile=pl.when(pl.lit(pl.Series(rng.random(n) < p_mobile))).then(pl.col("mobile")).otherwise(None),
         id_number=pl.Series(np.where(rng.random(n) < p_id, np.where(id_typo, typo_ids.to_numpy(), ids.to_numpy()), "")),
         marketing_consent=pl.col("consent"),
     )

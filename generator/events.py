@@ -78,7 +78,7 @@ def make_visits(rng: np.random.Generator, people: pl.DataFrame, owned: pl.DataFr
     end = owned["owned_to"].to_numpy().astype("datetime64[D]")
     stops = start + person["active_days"].to_numpy()[pid - 1].astype("timedelta64[D]")
     end = np.minimum(np.minimum(end, stops), WINDOW_END)
-    mean_gap = rng.uniform(120, 240, len(pid))
+    mean_gap = rng.uniform(100, 200, len(pid))
     max_visits = int((WINDOW_END - WINDOW_START).astype(int) / 110) + 12
     gaps = rng.gamma(8.0, mean_gap[:, None] / 8.0, (len(pid), max_visits))
     gaps[:, 0] = rng.uniform(30, 200, len(pid))

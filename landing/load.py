@@ -82,10 +82,26 @@ def register_catalog(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> N
     sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
 
 
-def read_paths(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
-    """The paths DuckDB reads for the loaded files of one source (UTF-8 copies where needed)."""
+def read_batches(con: duckdb.DuckDBPyConnection, source: str, max_bytes: int) -> list[list[str]]:
+    """The paths DuckDB reads for the loaded files of one source (UTF-8 copies where needed),
+    in batches of whole dealers of about `max_bytes` each, so memory stays flat as the network
+    grows and a dealer's files (whose dates tell day-first from month-first) stay together."""
     rows = con.execute(
-        "select read_path from ingest.loaded_files where source = $source and read_path is not null order by file_id",
+        """
+        select dealer_code, list(read_path order by file_id), sum(size_bytes)
+        from ingest.loaded_files
+        where source = $source and read_path is not null
+        group by dealer_code
+        order by dealer_code
+        """,
         {"source": source},
     ).fetchall()
-    return [path for (path,) in rows]
+    batches: list[list[str]] = []
+    batch_bytes = max_bytes
+    for _, paths, size in rows:
+        if batch_bytes + size > max_bytes:
+            batches.append([])
+            batch_bytes = 0
+        batches[-1].extend(paths)
+        batch_bytes += size
+    return batches

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
-        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "")),
+        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "3GB")),
         "run_settings": RunSettings(as_of=args.as_of or ""),
     }
     job = dg.define_asset_job("crm_run", selection=dg.AssetSelection.all(), hooks={_report_asset})

@@ -32,7 +32,8 @@ class Warehouse(dg.ConfigurableResource):
     """
 
     output_dir: str = Field(description="Output folder (CRM_OUTPUT_DIR).")
-    memory_limit: str = Field(default="", description="DuckDB memory_limit, e.g. '4GB'; empty: DuckDB's default.")
+    memory_limit: str = Field(default="3GB", description="DuckDB memory_limit (CRM_MEMORY_LIMIT); beyond it DuckDB spills to disk.")
+    batch_bytes: int = Field(default=128 * 2**20, description="CSV bytes parsed per batch of whole dealers.")
 
     @property
     def path(self) -> Path:

@@ -44,3 +44,8 @@ def materialize(con: duckdb.DuckDBPyConnection, name: str, table: str, view: boo
     kind = "view" if view else "table"
     con.execute(f"create or replace {kind} {table} as {sql_text(name)}", params or None)
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def append(con: duckdb.DuckDBPyConnection, name: str, table: str, **params) -> None:
+    """Insert the result of a select file into an existing table (columns matched by name)."""
+    con.execute(f"insert into {table} by name {sql_text(name)}", params or None)

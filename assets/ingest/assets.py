@@ -6,7 +6,7 @@ import dagster as dg
 
 import sql
 from assets.materialize import materialize_sql, stopwatch, table_metadata
-from landing.load import catalog_landing, install_code_maps, read_paths, register_catalog
+from landing.load import catalog_landing, install_code_maps, read_batches, register_catalog
 from pipelines.resources import LandingFolder, Warehouse
 
 GROUP = "ingest"
@@ -41,13 +41,15 @@ def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
                           "VIN and ID flags, canonical codes, and the reason the row cannot be used (null "
                           "when it can). Reads the files directly through the staging table macros.")
     def checked(warehouse: Warehouse) -> dg.MaterializeResult:
-        table = f"intermediate.{source}_checked"
+        table, query = f"intermediate.{source}_checked", f"intermediate/int_{source}_checked"
         with warehouse.connect() as con, stopwatch() as timing:
-            paths = read_paths(con, source) or [str(warehouse.empty_file())]
-            sql.materialize(con, f"intermediate/int_{source}_checked", table, paths=paths)
+            batches = read_batches(con, source, warehouse.batch_bytes) or [[str(warehouse.empty_file())]]
+            sql.materialize(con, query, table, paths=batches[0])
+            for paths in batches[1:]:
+                sql.append(con, query, table, paths=paths)
             sql.execute(con, f"intermediate/int_{source}_duplicates")
         with warehouse.connect() as con:
-            return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"]))
+            return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"], batches=len(batches)))
 
     @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"},
               description=f"One row per usable {source} record: typed, validated, one row per record id "

@@ -1,0 +1,151 @@
+"""`make bench`: generate a bench landing folder at scale, run the pipeline on it, and compare
+with DuckDB's bare `count(*)` scan of the same CSV files, measured in the same run.
+
+Scale 1 = 200 dealers and 1M customers (about 10M repair orders and 1M sales). The landing
+folder is cached under out/bench/; results go to out/bench/results.json and bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSET_LINE = re.compile(r"^\s+(\S+)\s+(\d*)\s+rows\s+([\d.]+) s$")
+
+
+def _child(args: list[str]) -> tuple[float, float, str]:
+    """Run a command; returns (seconds, peak RSS in MB of that process alone, stdout)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(args, stdout=out, stderr=err, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{stdout}\n{stderr}")
+    return seconds, usage.ru_maxrss / 1024, stdout
+
+
+def landing_folder(bench_dir: Path, scale: float, seed: int) -> Path:
+    dealers, customers = max(6, round(200 * scale)), round(1_000_000 * scale)
+    landing = bench_dir / f"landing_scale{scale:g}"
+    marker = landing / ".generated.json"
+    wanted = {"dealers": dealers, "customers": customers, "seed": seed}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return landing
+    print(f"generating {dealers} dealers, {customers} customers -> {landing}", flush=True)
+    subprocess.run([str(BIN / "crm"), "generate", "--out", str(landing), "--truth", str(landing) + "_truth",
+                    "--dealers", str(dealers), "--customers", str(customers), "--seed", str(seed)], check=True)
+    marker.write_text(json.dumps(wanted))
+    return landing
+
+
+BARE_SCAN = """
+import duckdb, json, sys, time
+from pathlib import Path
+groups = {}
+for path in sorted(Path(sys.argv[1]).glob("*/*/*.csv")):
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8"); encoding = "utf-8"
+    except UnicodeDecodeError:
+        encoding = "latin-1"  # GBK: counted byte-wise, DuckDB has no GBK decoder built in
+    header = data.split(b"\\n", 1)[0]
+    delimiter = max([",", ";", "\\t"], key=lambda d: header.count(d.encode()))
+    groups.setdefault((delimiter, encoding), []).append(str(path))
+con = duckdb.connect()
+started = time.perf_counter()
+rows = 0
+for (delimiter, encoding), files in groups.items():
+    rows += con.execute(
+        "select count(*) from read_csv($files, delim = $delim, header = true, all_varchar = true, "
+        "null_padding = true, ignore_errors = true, encoding = $encoding, union_by_name = true)",
+        {"files": files, "delim": delimiter, "encoding": encoding},
+    ).fetchone()[0]
+print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started}))
+"""
+
+
+def bare_scan(landing: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", BARE_SCAN, str(landing)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def run_pipeline(landing: Path, output: Path) -> dict:
+    if output.exists():
+        shutil.rmtree(output)
+    seconds, peak_mb, stdout = _child([str(BIN / "crm"), "run", "--input", str(landing), "--output", str(output)])
+    by_asset = {m[1]: float(m[3]) for m in map(ASSET_LINE.match, stdout.splitlines()) if m}
+    rows = {m[1]: int(m[2] or 0) for m in map(ASSET_LINE.match, stdout.splitlines()) if m}
+    return {"seconds_total": round(seconds, 2), "seconds_by_asset": by_asset, "rows_by_asset": rows,
+            "peak_rss_mb": round(peak_mb), "summary": [l for l in stdout.splitlines() if l.startswith(("files:", "rows:"))]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bench-dir", default=str(ROOT / "out" / "bench"))
+    args = parser.parse_args()
+    bench_dir = Path(args.bench_dir)
+    bench_dir.mkdir(parents=True, exist_ok=True)
+
+    landing = landing_folder(bench_dir, args.scale, args.seed)
+    input_bytes = sum(p.stat().st_size for p in landing.glob("*/*/*.csv"))
+    bare = bare_scan(landing)
+    print(f"bare scan: {bare['rows']} rows in {bare['seconds']:.2f} s", flush=True)
+    pipeline = run_pipeline(landing, bench_dir / f"run_scale{args.scale:g}")
+    ratio = pipeline["seconds_total"] / bare["seconds"]
+    run = {
+        "scale": args.scale,
+        "input_rows": bare["rows"],
+        "input_mb": round(input_bytes / 2**20),
+        "seconds_by_asset": pipeline["seconds_by_asset"],
+        "rows_by_asset": pipeline["rows_by_asset"],
+        "seconds_total": pipeline["seconds_total"],
+        "peak_rss_mb": pipeline["peak_rss_mb"],
+        "bare_scan_seconds": round(bare["seconds"], 2),
+        "ratio_to_bare_scan": round(ratio, 1),
+        "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
+                    "python": platform.python_version()},
+    }
+    results_path = bench_dir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {"runs": []}
+    results["runs"] = [r for r in results["runs"] if r["scale"] != args.scale] + [run]
+    results_path.write_text(json.dumps(results, indent=2))
+    print(json.dumps(run, indent=2))
+    _append_summary(run, pipeline["summary"])
+
+
+def _append_summary(run: dict, summary: list[str]) -> None:
+    lines = [
+        f"\n### {time.strftime('%Y-%m-%d')}: scale {run['scale']:g}, {run['input_rows']:,} input rows "
+        f"({run['input_mb']} MB), {run['machine']['cores']} cores, {run['machine']['memory_gb']} GB\n",
+        "| asset | rows | seconds |", "|---|---:|---:|",
+        *[f"| {name} | {run['rows_by_asset'].get(name, '')} | {sec:.2f} |" for name, sec in run["seconds_by_asset"].items()],
+        f"| **whole run (process, incl. start-up)** | | **{run['seconds_total']:.2f}** |",
+        "",
+        f"DuckDB bare `count(*)` scan of the same files: {run['bare_scan_seconds']:.2f} s; "
+        f"ratio {run['ratio_to_bare_scan']}x; peak RSS {run['peak_rss_mb']} MB.",
+        "", *[f"    {line}" for line in summary], "",
+    ]
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+        out.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
