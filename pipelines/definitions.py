@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.identity import assets as identity
 from assets.ingest import assets as ingest
 from assets.marts import assets as marts
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
@@ -14,6 +15,7 @@ ALL_ASSETS = [
     *ingest.service_assets,
     ingest.rejects,
     ingest.load_manifest,
+    *identity.identity_assets,
     marts.load_manifest_mart,
     marts.rejects_mart,
 ]

@@ -1,0 +1,139 @@
+"""Identity resolution: one customer across dealers, sales and service.
+
+Deterministic rules link signatures first; the Splink profile model links what the rules could
+not; customer ids stay stable across runs into the same output.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+import sql
+from assets.ingest.assets import sales_assets, service_assets
+from assets.materialize import materialize_sql, stopwatch, table_metadata
+from models.identity import IdentitySettings, connected_components, link_profiles, pinyin_chars
+from pipelines.resources import Warehouse
+
+GROUP = "identity"
+
+
+def _store(con, table: str, frame: pl.DataFrame) -> None:
+    con.register("frame_to_store", frame.to_arrow())
+    con.execute(f"create or replace table {table} as select * from frame_to_store")
+    con.unregister("frame_to_store")
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets[1], service_assets[1]], kinds={"duckdb"})
+def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per distinct identity signature (dealer, customer number, name, mobile, ID number,
+    address) of the clean records, with a pinyin/Latin name key. Also writes identity.records
+    (one row per usable record with its signature)."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            con.execute("create schema if not exists identity")
+            _store(con, "identity.pinyin_chars", pinyin_chars())
+            records = sql.materialize(con, "intermediate/identity/int_identity_records", "identity.records")
+            sql.materialize(con, "intermediate/identity/int_identity_signatures", "identity.signatures")
+        return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],
+                                                            records=records))
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
+def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per signature with the group the deterministic rules put it in (same valid ID
+    number; same dealer customer number; same mobile and name). Each group is a profile."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            sql.materialize(con, "intermediate/identity/int_identity_rule_edges", "identity.rule_edges")
+            connected_components(con, "identity.signatures", "signature_key", "identity.rule_edges",
+                                 "identity.rule_clusters")
+        by_rule = dict(con.execute("select rule, count(*) from identity.rule_edges group by rule").fetchall())
+        profiles = con.execute("select count(distinct cluster) from identity.rule_clusters").fetchone()[0]
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "identity.rule_clusters", timing["seconds"], profiles=profiles,
+            **{f"edges_{rule}": n for rule, n in by_rule.items()}))
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"duckdb", "splink"})
+def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per pair of profiles the Splink model (trained by EM, fixed seed) links at or above
+    the threshold, less pairs that must never link (different names, different valid IDs).
+    Also writes identity.profile_clusters."""
+    settings = IdentitySettings()
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            sql.materialize(con, "intermediate/identity/int_identity_profiles", "identity.profiles")
+            model = link_profiles(con, "identity.signatures", "identity.profiles", "identity.profile_pairs", settings)
+            sql.materialize(con, "intermediate/identity/int_identity_links", "identity.profile_links",
+                            min_name_similarity=settings.min_name_similarity)
+            connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
+                                 "identity.profile_clusters")
+        scored = con.execute("select count(*) from identity.profile_pairs").fetchone()[0]
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "identity.profile_links", timing["seconds"], pairs_above_threshold=scored,
+            threshold=settings.match_threshold,
+            parameters=dg.MetadataValue.md(model.parameters.to_pandas().to_markdown(index=False))))
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})
+def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per signature with its customer_id, stable across runs into the same output
+    (rule in sql/intermediate/identity/int_identity_customer_ids.sql). Also keeps
+    identity.retired_ids: ids that merged into another."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            con.execute("create table if not exists identity.signature_ids (signature_key varchar, cluster varchar, "
+                        "customer_id varchar)")
+            con.execute("create table if not exists identity.retired_ids (customer_id varchar, merged_into varchar)")
+            con.execute("create or replace table identity.previous_signature_ids as "
+                        "select signature_key, customer_id from identity.signature_ids")
+            sql.materialize(con, "intermediate/identity/int_identity_customer_ids", "identity.signature_ids")
+            sql.materialize(con, "intermediate/identity/int_identity_retired_ids", "identity.retired_ids_next")
+            con.execute("create or replace table identity.retired_ids as select * from identity.retired_ids_next")
+            con.execute("drop table identity.retired_ids_next")
+        customers = con.execute("select count(distinct customer_id) from identity.signature_ids").fetchone()[0]
+        return dg.MaterializeResult(metadata=table_metadata(con, "identity.signature_ids", timing["seconds"],
+                                                            customers=customers))
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per accepted input row: its customer_id and the rule or score that linked it."""
+    with warehouse.connect() as con:
+        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk")
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+def customers(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per resolved customer: the golden record (latest valid mobile, most frequent name
+    and ID, home dealer, first and last seen)."""
+    with warehouse.connect() as con:
+        return materialize_sql(con, "marts/customers", "identity.customers")
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+def households(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer who shares a mobile or an address with another: their household.
+    Linked, never merged."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            sql.materialize(con, "intermediate/identity/int_household_edges", "identity.household_edges")
+            con.execute("create or replace table identity.household_nodes as select distinct customer_id from "
+                        "(select customer_id_l as customer_id from identity.household_edges union "
+                        "select customer_id_r from identity.household_edges)")
+            connected_components(con, "identity.household_nodes", "customer_id", "identity.household_edges",
+                                 "identity.household_clusters")
+            sql.materialize(con, "marts/households", "identity.households")
+        return dg.MaterializeResult(metadata=table_metadata(con, "identity.households", timing["seconds"]))
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+def vehicles(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per vehicle and owner: who owned each VIN from when to when."""
+    with warehouse.connect() as con:
+        return materialize_sql(con, "marts/vehicles", "identity.vehicles")
+
+
+identity_assets = [signatures, rule_clusters, profile_links, signature_ids, identity_crosswalk, customers,
+                   households, vehicles]

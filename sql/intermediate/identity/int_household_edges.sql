@@ -1,0 +1,29 @@
+-- Pairs of customers who share a mobile or an address, as star edges to the smallest customer of
+-- each group: the links of a household, whose members stay separate customers.
+with contacts as (
+    select distinct signature_ids.customer_id, records.mobile, records.address_norm
+    from identity.records as records
+    join identity.signature_ids as signature_ids using (signature_key)
+),
+
+by_mobile as (
+    select customer_id, min(customer_id) over (partition by mobile) as anchor, 'mobile' as shared
+    from contacts
+    where mobile is not null
+),
+
+by_address as (
+    select customer_id, min(customer_id) over (partition by address_norm) as anchor, 'address' as shared
+    from contacts
+    where address_norm is not null
+),
+
+edges as (
+    select * from by_mobile
+    union all
+    select * from by_address
+)
+
+select distinct anchor as customer_id_l, customer_id as customer_id_r, shared
+from edges
+where anchor <> customer_id

@@ -1,0 +1,30 @@
+-- One row per group of signatures the deterministic rules linked (a profile): the values the
+-- profile model compares, each the one carried by most records.
+with signatures as (
+    select * from identity.signatures
+),
+
+rule_clusters as (
+    select * from identity.rule_clusters
+),
+
+members as (
+    select signatures.*, rule_clusters.cluster as profile_id
+    from signatures
+    join rule_clusters using (signature_key)
+)
+
+select
+    profile_id,
+    arg_max(name_norm, n_records) filter (where name_norm is not null) as name_norm,
+    arg_max(name_key, n_records) filter (where name_key is not null) as name_key,
+    arg_max(mobile, n_records) filter (where mobile is not null) as mobile,
+    arg_max(id_number, (id_valid, n_records)) filter (where id_number is not null) as id_number,
+    arg_max(id_valid, (id_valid, n_records)) filter (where id_number is not null) as id_valid,
+    arg_max(birth_date, n_records) filter (where birth_date is not null) as birth_date,
+    arg_max(address_norm, n_records) filter (where address_norm is not null) as address_norm,
+    arg_max(email, n_records) filter (where email is not null) as email,
+    arg_max(dealer_code, n_records) as dealer_code,
+    sum(n_records) as n_records
+from members
+group by profile_id

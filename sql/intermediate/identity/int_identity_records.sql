@@ -1,0 +1,36 @@
+-- One row per usable sales or service record, with the identity evidence it carries and the
+-- signature (dealer, customer number, name, mobile, ID number, address) it shares with others.
+-- Records of one person at one dealer mostly repeat one signature, so identity resolution
+-- works on signatures, not on records.
+with sales as (
+    select * from clean.sales
+),
+
+service as (
+    select * from clean.repair_orders
+),
+
+unioned as (
+    select dealer_code, 'sales' as source, file_name, source_row, sale_id as record_id, sale_date as event_date,
+           vin, customer_no, customer_name, customer_type, mobile, id_number, id_type, id_valid, id_birth_date,
+           birth_date, address, email, postcode
+    from sales
+    union all
+    select dealer_code, 'service' as source, file_name, source_row, ro_number as record_id, open_date as event_date,
+           vin, customer_no, customer_name, customer_type, mobile, id_number, id_type, id_valid, id_birth_date,
+           null::date as birth_date, address, null as email, null as postcode
+    from service
+),
+
+normalized as (
+    select
+        *,
+        nullif(lower(regexp_replace(trim(customer_name), '\s+', ' ', 'g')), '') as name_norm,
+        nullif(regexp_replace(trim(address), '\s+', '', 'g'), '') as address_norm
+    from unioned
+)
+
+select
+    *,
+    md5(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm)) as signature_key
+from normalized

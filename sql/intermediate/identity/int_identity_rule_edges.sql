@@ -1,0 +1,41 @@
+-- Deterministic links between signatures, as star edges to the smallest signature of each
+-- group (enough for connected components):
+--   id_number:   the same valid resident ID or company credit code
+--   customer_no: the same dealer's customer number
+--   mobile_name: the same mobile with the same name (family members share a mobile, not a name)
+-- A VIN is never a key: it says who owned a car at a date, and cars change owners.
+with signatures as (
+    select * from identity.signatures
+),
+
+by_id as (
+    select signature_key, min(signature_key) over (partition by id_number) as anchor, 'id_number' as rule
+    from signatures
+    where id_valid and id_number is not null
+),
+
+by_customer_no as (
+    select signature_key, min(signature_key) over (partition by dealer_code, customer_no) as anchor,
+           'customer_no' as rule
+    from signatures
+    where customer_no is not null
+),
+
+by_mobile_name as (
+    select signature_key, min(signature_key) over (partition by mobile, name_norm) as anchor,
+           'mobile_name' as rule
+    from signatures
+    where mobile is not null and name_norm is not null
+),
+
+edges as (
+    select * from by_id
+    union all
+    select * from by_customer_no
+    union all
+    select * from by_mobile_name
+)
+
+select anchor as signature_key_l, signature_key as signature_key_r, rule
+from edges
+where anchor <> signature_key

@@ -1,0 +1,54 @@
+-- One row per distinct identity signature, with its evidence and a name key that matches
+-- spellings of one name: Chinese characters by pinyin (so homophones and traditional forms
+-- meet), Latin names by their lower-cased tokens, tokens sorted ("Wei Zhang" = 张伟).
+with records as (
+    select * from identity.records
+),
+
+pinyin as (
+    select map_from_entries(list((ch, syllable))) as syllable_of from identity.pinyin_chars
+),
+
+signatures as (
+    select
+        signature_key,
+        any_value(dealer_code) as dealer_code,
+        any_value(customer_no) as customer_no,
+        any_value(name_norm) as name_norm,
+        any_value(mobile) as mobile,
+        any_value(id_number) as id_number,
+        bool_or(id_valid) as id_valid,
+        any_value(id_type) as id_type,
+        any_value(address_norm) as address_norm,
+        max(coalesce(id_birth_date, birth_date)) as birth_date,
+        max(email) as email,
+        max(postcode) as postcode,
+        bool_or(customer_type = 'company') as is_company,
+        count(*) as n_records,
+        min(event_date) as first_seen,
+        max(event_date) as last_seen
+    from records
+    group by signature_key
+),
+
+name_tokens as (
+    select
+        signatures.signature_key,
+        list_transform(string_split(signatures.name_norm, ''), lambda c: coalesce(pinyin.syllable_of[c], c)) as tokens
+    from signatures
+    cross join pinyin
+    where signatures.name_norm is not null
+),
+
+name_keys as (
+    select
+        signature_key,
+        nullif(array_to_string(list_sort(list_filter(
+            string_split(regexp_replace(array_to_string(tokens, ' '), '[^a-z]+', ' ', 'g'), ' '),
+            lambda t: t <> '')), ' '), '') as name_key
+    from name_tokens
+)
+
+select signatures.*, name_keys.name_key
+from signatures
+left join name_keys using (signature_key)

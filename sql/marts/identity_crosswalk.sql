@@ -1,0 +1,58 @@
+-- One row per accepted input row: the customer it belongs to and what linked it.
+-- match_rule: the deterministic rules its signature shares with others (id_number,
+-- customer_no, mobile_name), '+splink' when the profile model linked its profile to another,
+-- 'unlinked' when nothing did (a customer known from this signature's records alone).
+with records as (
+    select * from identity.records
+),
+
+signature_ids as (
+    select * from identity.signature_ids
+),
+
+rule_edges as (
+    select signature_key_l as signature_key, rule from identity.rule_edges
+    union
+    select signature_key_r as signature_key, rule from identity.rule_edges
+),
+
+signature_rules as (
+    select signature_key, string_agg(distinct rule, '+' order by rule) as rules
+    from rule_edges
+    group by signature_key
+),
+
+linked_profiles as (
+    select profile_id_l as profile_id, match_probability from identity.profile_links
+    union all
+    select profile_id_r as profile_id, match_probability from identity.profile_links
+),
+
+profile_scores as (
+    select profile_id, max(match_probability) as match_probability from linked_profiles group by profile_id
+),
+
+signature_scores as (
+    select rule_clusters.signature_key, profile_scores.match_probability
+    from identity.rule_clusters as rule_clusters
+    join profile_scores on profile_scores.profile_id = rule_clusters.cluster
+),
+
+final as (
+    select
+        records.dealer_code,
+        records.source,
+        records.file_name,
+        records.source_row,
+        records.record_id,
+        signature_ids.customer_id,
+        coalesce(nullif(concat_ws('+', signature_rules.rules,
+            case when signature_scores.match_probability is not null then 'splink' end), ''), 'unlinked') as match_rule,
+        signature_scores.match_probability
+    from records
+    join signature_ids using (signature_key)
+    left join signature_rules using (signature_key)
+    left join signature_scores using (signature_key)
+)
+
+select * from final
