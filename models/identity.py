@@ -14,8 +14,8 @@ import polars as pl
 from pydantic import BaseModel, Field
 from pypinyin import pinyin_dict
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink import comparison_library as cl
 from splink import comparison_level_library as cll
+from splink import comparison_library as cl
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 
@@ -31,6 +31,9 @@ class IdentitySettings(BaseModel):
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
     u_max_pairs: float = Field(2e6, description="Pairs sampled to estimate u probabilities.")
     em_max_pairs: float = Field(2e6, description="Pairs per expectation-maximisation training block.")
+    min_training_pairs: int = Field(
+        50, description="Fewer pairs than this in a training block and the model is not trained: "
+                        "only the deterministic rules link (small landing folders).")
 
 
 def pinyin_chars() -> pl.DataFrame:
@@ -81,10 +84,12 @@ def profile_model(settings: IdentitySettings) -> SettingsCreator:
 
 @dataclass
 class ProfileLinks:
-    """Scored pairs at or above the threshold, and the trained model's parameters."""
+    """Scored pairs at or above the threshold, the trained model's parameters, and whether it
+    could be trained."""
 
     pairs_table: str
     parameters: pl.DataFrame
+    status: str
 
 
 def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
@@ -102,14 +107,20 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
     con.execute(f"create or replace temp view signatures_to_train as "
                 f"select signature_key as profile_id, * exclude (signature_key) from {signatures_table}")
     con.execute(f"create or replace temp view profiles_to_link as select * from {profiles_table}")
+    em_blocks = {"mobile": ["mobile"], "name_key_dealer": ["name_key", "dealer_code"]}
+    too_few = {name: n for name, keys in em_blocks.items()
+               if (n := _pairs_sharing(con, "signatures_to_train", keys)) < settings.min_training_pairs}
+    if too_few:
+        con.execute(f"create or replace table {out_table} (profile_id_l varchar, profile_id_r varchar, "
+                    "match_probability double)")
+        return ProfileLinks(out_table, pl.DataFrame(), f"not trained: too few pairs to train on {too_few}")
     trainer = Linker(db_api.register("signatures_to_train"), profile_model(settings), log_level="WARNING")
     trainer.training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("mobile", "name_norm")], recall=0.8)
     trainer.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
-    trainer.training.estimate_parameters_using_expectation_maximisation(
-        block_on("mobile"), max_pairs=settings.em_max_pairs)
-    trainer.training.estimate_parameters_using_expectation_maximisation(
-        block_on("name_key", "dealer_code"), max_pairs=settings.em_max_pairs)
+    for keys in em_blocks.values():
+        trainer.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*keys), max_pairs=settings.em_max_pairs)
     model = trainer._settings_obj.as_dict()
     linker = Linker(db_api.register("profiles_to_link"), model, log_level="WARNING")
     predictions = linker.inference.predict(threshold_match_probability=settings.match_threshold)
@@ -117,7 +128,17 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
         f"create or replace table {out_table} as "
         f"select profile_id_l, profile_id_r, match_probability from {predictions.physical_name}"
     )
-    return ProfileLinks(out_table, _parameters(trainer))
+    return ProfileLinks(out_table, _parameters(trainer), "trained")
+
+
+def _pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> int:
+    """How many record pairs share all of `keys` (the size of a blocking rule's block)."""
+    columns = ", ".join(keys)
+    not_null = " and ".join(f"{k} is not null" for k in keys)
+    return con.execute(
+        f"select coalesce(sum(n * (n - 1) / 2), 0) from "
+        f"(select count(*) as n from {table} where {not_null} group by {columns})"
+    ).fetchone()[0]
 
 
 def _parameters(linker: Linker) -> pl.DataFrame:

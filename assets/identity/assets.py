@@ -72,7 +72,7 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
         scored = con.execute("select count(*) from identity.profile_pairs").fetchone()[0]
         return dg.MaterializeResult(metadata=table_metadata(
             con, "identity.profile_links", timing["seconds"], pairs_above_threshold=scored,
-            threshold=settings.match_threshold,
+            threshold=settings.match_threshold, model=model.status,
             parameters=dg.MetadataValue.md(model.parameters.to_pandas().to_markdown(index=False))))
 
 

@@ -1,17 +1,22 @@
 -- Deterministic links between signatures, as star edges to the smallest signature of each
 -- group (enough for connected components):
---   id_number:   the same valid resident ID or company credit code
+--   id_number:   the same valid resident ID or company credit code, or the same other ID
+--                (passport, foreign ID) with the same name
 --   customer_no: the same dealer's customer number
---   mobile_name: the same mobile with the same name (family members share a mobile, not a name)
+--   mobile_name: the same mobile with a name that sounds the same (name_key: 张伟 = 张玮 =
+--                Wei Zhang); family members share a mobile, not a name
 -- A VIN is never a key: it says who owned a car at a date, and cars change owners.
 with signatures as (
     select * from identity.signatures
 ),
 
 by_id as (
-    select signature_key, min(signature_key) over (partition by id_number) as anchor, 'id_number' as rule
+    select
+        signature_key,
+        min(signature_key) over (partition by id_number, case when id_type = 'other' then name_key end) as anchor,
+        'id_number' as rule
     from signatures
-    where id_valid and id_number is not null
+    where id_number is not null and (id_valid or (id_type = 'other' and name_key is not null))
 ),
 
 by_customer_no as (
@@ -22,10 +27,10 @@ by_customer_no as (
 ),
 
 by_mobile_name as (
-    select signature_key, min(signature_key) over (partition by mobile, name_norm) as anchor,
+    select signature_key, min(signature_key) over (partition by mobile, name_key) as anchor,
            'mobile_name' as rule
     from signatures
-    where mobile is not null and name_norm is not null
+    where mobile is not null and name_key is not null
 ),
 
 edges as (

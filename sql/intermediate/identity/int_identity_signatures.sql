@@ -31,10 +31,12 @@ signatures as (
     group by signature_key
 ),
 
-name_tokens as (
+spelled as (
+    -- each Chinese character becomes its syllable between spaces; Latin letters stay as written
     select
         signatures.signature_key,
-        list_transform(string_split(signatures.name_norm, ''), lambda c: coalesce(pinyin.syllable_of[c], c)) as tokens
+        array_to_string(list_transform(string_split(signatures.name_norm, ''),
+            lambda c: coalesce(' ' || pinyin.syllable_of[c] || ' ', c)), '') as romanized
     from signatures
     cross join pinyin
     where signatures.name_norm is not null
@@ -44,9 +46,9 @@ name_keys as (
     select
         signature_key,
         nullif(array_to_string(list_sort(list_filter(
-            string_split(regexp_replace(array_to_string(tokens, ' '), '[^a-z]+', ' ', 'g'), ' '),
-            lambda t: t <> '')), ' '), '') as name_key
-    from name_tokens
+            string_split(regexp_replace(romanized, '[^a-z]+', ' ', 'g'), ' '), lambda t: t <> '')), ' '), '')
+            as name_key
+    from spelled
 )
 
 select signatures.*, name_keys.name_key
