@@ -5,8 +5,8 @@ with records as (
     select * from identity.records
 ),
 
-pinyin as (
-    select map_from_entries(list((ch, syllable))) as syllable_of from identity.pinyin_chars
+pinyin_chars as (
+    select * from identity.pinyin_chars
 ),
 
 signatures as (
@@ -31,20 +31,29 @@ signatures as (
     group by signature_key
 ),
 
+names as (
+    select distinct name_norm from signatures where name_norm is not null
+),
+
+name_chars as (
+    select name_norm, unnest(range(length(name_norm))) + 1 as position, unnest(string_split(name_norm, '')) as ch
+    from names
+),
+
 spelled as (
     -- each Chinese character becomes its syllable between spaces; Latin letters stay as written
     select
-        signatures.signature_key,
-        array_to_string(list_transform(string_split(signatures.name_norm, ''),
-            lambda c: coalesce(' ' || pinyin.syllable_of[c] || ' ', c)), '') as romanized
-    from signatures
-    cross join pinyin
-    where signatures.name_norm is not null
+        name_chars.name_norm,
+        string_agg(coalesce(' ' || pinyin_chars.syllable || ' ', name_chars.ch), '' order by name_chars.position)
+            as romanized
+    from name_chars
+    left join pinyin_chars using (ch)
+    group by name_chars.name_norm
 ),
 
 name_keys as (
     select
-        signature_key,
+        name_norm,
         nullif(array_to_string(list_sort(list_filter(
             string_split(regexp_replace(romanized, '[^a-z]+', ' ', 'g'), ' '), lambda t: t <> '')), ' '), '')
             as name_key
@@ -53,4 +62,4 @@ name_keys as (
 
 select signatures.*, name_keys.name_key
 from signatures
-left join name_keys using (signature_key)
+left join name_keys using (name_norm)
