@@ -32,13 +32,34 @@ def _join(*parts: np.ndarray) -> np.ndarray:
 
 def resident_ids(rng: np.random.Generator, region: np.ndarray, birth: np.ndarray,
                  male: np.ndarray) -> np.ndarray:
-    """18-character resident ID numbers (GB 11643) with a correct check character."""
+    """18-character resident ID numbers (GB 11643) with a correct check character, unique: the
+    sequence number is drawn again wherever two people share region, birth date and sequence."""
     n = len(region)
-    seq = rng.integers(0, 100, n) * 10 + rng.integers(0, 5, n) * 2 + male.astype(int)
-    body = _join(region, np.datetime_as_string(birth, unit="D").astype("U10"), np.char.zfill(seq.astype(str), 3))
-    body = np.char.replace(body, "-", "")
+    prefix = _join(region, np.char.replace(np.datetime_as_string(birth, unit="D").astype("U10"), "-", ""))
+    seq = rng.integers(0, 500, n)
+    while len(repeated := _repeated(np.char.add(prefix, seq.astype(str)))):
+        seq[repeated] = rng.integers(0, 500, len(repeated))
+    body = _join(prefix, np.char.zfill((seq * 2 + male.astype(int)).astype(str), 3))
     digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17) - ord("0")
     return _join(body, ID_CHECK[(digits @ ID_WEIGHTS) % 11])
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Positions of values equal to an earlier one."""
+    _, first = np.unique(values, return_index=True)
+    return np.setdiff1d(np.arange(len(values)), first)
+
+
+def unique_mobiles(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n different mainland mobiles: two people never share one by chance (families do, on purpose)."""
+    def draw(k: int) -> np.ndarray:
+        return _join(np.array(MOBILE_PREFIXES)[rng.integers(0, len(MOBILE_PREFIXES), k)],
+                     np.char.zfill(rng.integers(0, 10**8, k).astype(str), 8))
+
+    mobiles = draw(n)
+    while len(repeated := _repeated(mobiles)):
+        mobiles[repeated] = draw(len(repeated))
+    return mobiles
 
 
 def credit_codes(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
@@ -76,8 +97,7 @@ def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame) -> pl.D
     birth = np.datetime64("1955-01-01") + rng.integers(0, 48 * 365, n).astype("timedelta64[D]")
     id_number = np.where(is_company, credit_codes(rng, region), resident_ids(rng, region, birth, male))
 
-    mobile = _join(np.array(MOBILE_PREFIXES)[rng.integers(0, len(MOBILE_PREFIXES), n)],
-                   np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
+    mobile = unique_mobiles(rng, n)
     # family members: about one person in eight shares the mobile of an earlier person
     family = (rng.random(n) < 0.12) & ~is_company
     heads = person_id[~family & ~is_company]

@@ -28,6 +28,8 @@ class IdentitySettings(BaseModel):
         0.85, description="Two profiles whose names neither sound the same nor reach this Jaro-Winkler "
                           "similarity never link, whatever else they share (family members share a "
                           "mobile and an address).")
+    max_household_size: int = Field(
+        6, description="A mobile or address shared by more customers than this is not a household's.")
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
     u_max_pairs: float = Field(2e6, description="Pairs sampled to estimate u probabilities.")
     em_max_pairs: float = Field(2e6, description="Pairs per expectation-maximisation training block.")

@@ -18,6 +18,7 @@ ALL_ASSETS = [
     *identity.identity_assets,
     marts.load_manifest_mart,
     marts.rejects_mart,
+    marts.identity_crosswalk_mart,
 ]
 
 

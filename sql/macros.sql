@@ -58,8 +58,8 @@ create or replace temp macro vin_is_valid(v) as
 create or replace temp macro resident_id_check(v) as substr('10X98765432', 1 + cast(list_sum(
     list_transform(range(1, 18), lambda i:
         try_cast(v[i] as integer) * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i])) % 11 as integer), 1);
-create or replace temp macro looks_like_resident_id(v) as
-    regexp_full_match(v, '[1-8][0-9]{16}[0-9X]') and try_strptime(substr(v, 7, 8), '%Y%m%d') is not null;
+-- (a resident ID with a typo in its birth date is still a resident ID, and invalid)
+create or replace temp macro looks_like_resident_id(v) as regexp_full_match(v, '[1-8][0-9]{16}[0-9X]');
 
 -- GB 32100 unified social credit code of a company
 create or replace temp macro credit_code_check(v) as substr('0123456789ABCDEFGHJKLMNPQRTUWXY', 1 + cast((31 - list_sum(
@@ -76,7 +76,7 @@ create or replace temp macro id_type(v) as case
     else 'other'
 end;
 create or replace temp macro id_is_valid(v) as case id_type(v)
-    when 'resident' then v[18] = resident_id_check(v)
+    when 'resident' then v[18] = resident_id_check(v) and try_strptime(substr(v, 7, 8), '%Y%m%d') is not null
     when 'company' then v[18] = credit_code_check(v)
 end;
 create or replace temp macro normalize_id(s) as nullif(upper(regexp_replace(s, '[\s-]', '', 'g')), '');

@@ -75,3 +75,13 @@ def test_marts_are_written(sample_run):
     rejects = pq.read_table(out / "marts" / "rejects.parquet")
     assert {"dealer_code", "source", "file_name", "source_row", "reason", "raw"} <= set(rejects.column_names)
     assert rejects.num_rows == query(out, "select count(*) from ingest.rejects")[0][0]
+
+
+def test_identity_crosswalk_mart_holds_every_accepted_row(sample_run):
+    out, _ = sample_run
+    crosswalk = pq.read_table(out / "marts" / "identity_crosswalk.parquet")
+    assert {"dealer_code", "source", "file_name", "source_row", "record_id", "customer_id",
+            "match_rule"} <= set(crosswalk.column_names)
+    loaded = query(out, "select sum(rows_loaded) from ingest.load_manifest")[0][0]
+    assert crosswalk.num_rows == loaded
+    assert crosswalk.select(["dealer_code", "source", "file_name", "source_row"]).to_pandas().duplicated().sum() == 0

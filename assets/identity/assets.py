@@ -118,7 +118,8 @@ def households(warehouse: Warehouse) -> dg.MaterializeResult:
     Linked, never merged."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.materialize(con, "intermediate/identity/int_household_edges", "identity.household_edges")
+            sql.materialize(con, "intermediate/identity/int_household_edges", "identity.household_edges",
+                            max_household_size=IdentitySettings().max_household_size)
             con.execute("create or replace table identity.household_nodes as select distinct customer_id from "
                         "(select customer_id_l as customer_id from identity.household_edges union "
                         "select customer_id_r from identity.household_edges)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, rejects
 from assets.marts.publish import publish_parquet
 from assets.materialize import stopwatch
@@ -26,3 +27,6 @@ load_manifest_mart = _mart("load_manifest", "ingest.load_manifest", "file_name",
                            "One row per file read: loaded, skipped as a re-delivery, or failed.")
 rejects_mart = _mart("rejects", "ingest.rejects", "file_name, source_row", rejects,
                      "One row per rejected input row, with its reason and the row as text.")
+identity_crosswalk_mart = _mart(
+    "identity_crosswalk", "identity.identity_crosswalk", "dealer_code, source, file_name, source_row",
+    identity_crosswalk, "One row per accepted input row: its customer_id and the rule or score that linked it.")
