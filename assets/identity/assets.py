@@ -83,7 +83,7 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
     identity.retired_ids: ids that merged into another."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            con.execute("create table if not exists identity.signature_ids (signature_key varchar, cluster varchar, "
+            con.execute("create table if not exists identity.signature_ids (signature_key uhugeint, cluster uhugeint, "
                         "customer_id varchar)")
             con.execute("create table if not exists identity.retired_ids (customer_id varchar, merged_into varchar)")
             con.execute("create or replace table identity.previous_signature_ids as "
@@ -99,9 +99,10 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per accepted input row: its customer_id and the rule or score that linked it."""
+    """One row per accepted input row: its customer_id and the rule or score that linked it.
+    A view: the Parquet mart is where it is computed and stored."""
     with warehouse.connect() as con:
-        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk")
+        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk", view=True)
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})

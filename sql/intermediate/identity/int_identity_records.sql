@@ -32,5 +32,5 @@ normalized as (
 
 select
     *,
-    md5(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm)) as signature_key
+    md5_number(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm)) as signature_key
 from normalized
