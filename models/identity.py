@@ -106,9 +106,10 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
     """
     db_api = DuckDBAPI(connection=con)
     # Splink reads the columns of unqualified table names only
-    con.execute(f"create or replace temp view signatures_to_train as "
-                f"select signature_key as profile_id, * exclude (signature_key) from {signatures_table}")
-    con.execute(f"create or replace temp view profiles_to_link as select * from {profiles_table}")
+    con.execute(f"create or replace temp table signatures_to_train as select "
+                f"row_number() over (order by signature_key) as profile_id, * exclude (signature_key) "
+                f"from {signatures_table}")
+    con.execute(f"create or replace temp view profiles_to_link as select * exclude (rule_cluster) from {profiles_table}")
     em_blocks = {"mobile": ["mobile"], "name_key_dealer": ["name_key", "dealer_code"]}
     too_few = {name: n for name, keys in em_blocks.items()
                if (n := _pairs_sharing(con, "signatures_to_train", keys)) < settings.min_training_pairs}

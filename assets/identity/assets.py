@@ -83,7 +83,7 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
     identity.retired_ids: ids that merged into another."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            con.execute("create table if not exists identity.signature_ids (signature_key uhugeint, cluster uhugeint, "
+            con.execute("create table if not exists identity.signature_ids (signature_key uhugeint, cluster bigint, "
                         "customer_id varchar)")
             con.execute("create table if not exists identity.retired_ids (customer_id varchar, merged_into varchar)")
             con.execute("create or replace table identity.previous_signature_ids as "

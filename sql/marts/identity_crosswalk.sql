@@ -35,7 +35,8 @@ profile_scores as (
 signature_scores as (
     select rule_clusters.signature_key, profile_scores.match_probability
     from identity.rule_clusters as rule_clusters
-    join profile_scores on profile_scores.profile_id = rule_clusters.cluster
+    join identity.profiles as profiles on profiles.rule_cluster = rule_clusters.cluster
+    join profile_scores on profile_scores.profile_id = profiles.profile_id
 ),
 
 final as (

@@ -10,7 +10,9 @@ with rule_clusters as (
 ),
 
 profile_clusters as (
-    select * from identity.profile_clusters
+    select profiles.rule_cluster, profile_clusters.cluster
+    from identity.profile_clusters as profile_clusters
+    join identity.profiles as profiles using (profile_id)
 ),
 
 previous as (
@@ -26,7 +28,7 @@ issued as (
 clusters as (
     select rule_clusters.signature_key, profile_clusters.cluster
     from rule_clusters
-    join profile_clusters on profile_clusters.profile_id = rule_clusters.cluster
+    join profile_clusters on profile_clusters.rule_cluster = rule_clusters.cluster
 ),
 
 held as (

@@ -1,5 +1,6 @@
 -- One row per group of signatures the deterministic rules linked (a profile): the values the
--- profile model compares, each the one carried by most records.
+-- profile model compares, each the one carried by most records. profile_id numbers the groups
+-- in the order of their smallest signature (small integer ids keep Splink fast).
 with signatures as (
     select * from identity.signatures
 ),
@@ -9,13 +10,14 @@ rule_clusters as (
 ),
 
 members as (
-    select signatures.*, rule_clusters.cluster as profile_id
+    select signatures.*, rule_clusters.cluster as rule_cluster
     from signatures
     join rule_clusters using (signature_key)
 )
 
 select
-    profile_id,
+    cast(dense_rank() over (order by rule_cluster) as bigint) as profile_id,
+    rule_cluster,
     arg_max(name_norm, n_records) filter (where name_norm is not null) as name_norm,
     arg_max(name_key, n_records) filter (where name_key is not null) as name_key,
     arg_max(mobile, n_records) filter (where mobile is not null) as mobile,
@@ -27,4 +29,4 @@ select
     arg_max(dealer_code, n_records) as dealer_code,
     sum(n_records) as n_records
 from members
-group by profile_id
+group by rule_cluster
