@@ -107,7 +107,10 @@ def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame) -> pl.D
     home = np.where(family, home[head - 1], home)
     address = _join(dealers["province"].to_numpy()[home], dealers["city"].to_numpy()[home],
                     np.array(STREETS)[rng.integers(0, len(STREETS), n)],
-                    rng.integers(1, 999, n).astype(str), np.full(n, "号"))
+                    rng.integers(1, 999, n).astype(str), np.full(n, "号"),
+                    rng.integers(1, 30, n).astype(str), np.full(n, "栋"),
+                    rng.integers(1, 33, n).astype(str), np.char.zfill(rng.integers(1, 5, n).astype(str), 2),
+                    np.full(n, "室"))
     address = np.where(family, address[head - 1], address)
 
     switch = rng.random(n) < 0.08

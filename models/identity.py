@@ -25,9 +25,9 @@ class IdentitySettings(BaseModel):
     match_threshold: float = Field(
         0.95, description="Splink match probability at or above which two profiles are one customer.")
     min_name_similarity: float = Field(
-        0.85, description="Two profiles whose names neither sound the same nor reach this Jaro-Winkler "
+        0.95, description="Two profiles whose name keys are neither equal nor reach this Jaro-Winkler "
                           "similarity never link, whatever else they share (family members share a "
-                          "mobile and an address).")
+                          "mobile, an address and often a surname).")
     max_household_size: int = Field(
         6, description="A mobile or address shared by more customers than this is not a household's.")
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
