@@ -65,20 +65,13 @@ def install_code_maps(con: duckdb.DuckDBPyConnection) -> None:
     codes = pl.DataFrame(value_codes(), schema=["column_name", "spelling", "code"], orient="row")
     fallbacks = [(column, "", code) for column, code in value_fallbacks().items()]
     codes = pl.concat([codes, pl.DataFrame(fallbacks, schema=codes.columns, orient="row")])
-    _replace_table(con, "ingest.value_codes", codes)
+    sql.store_frame(con, "ingest.value_codes", codes)
     sql.materialize(con, "staging/stg_code_maps", "ingest.code_maps")
-
-
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.execute(f"create schema if not exists {table.split('.')[0]}")
-    con.register("frame_to_store", frame.to_arrow())
-    con.execute(f"create or replace table {table} as select * from frame_to_store")
-    con.unregister("frame_to_store")
 
 
 def register_catalog(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> None:
     """Store the catalog as `ingest.landing_files` and derive `ingest.loaded_files` from it."""
-    _replace_table(con, "ingest.landing_files", catalog)
+    sql.store_frame(con, "ingest.landing_files", catalog)
     sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
 
 

@@ -32,6 +32,14 @@ def query(con: duckdb.DuckDBPyConnection, name: str, **params) -> duckdb.DuckDBP
     return con.execute(sql_text(name), params or None)
 
 
+def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    """Replace `table` (schema.name) with a Polars frame."""
+    con.execute(f"create schema if not exists {table.split('.')[0]}")
+    con.register("frame_to_store", frame.to_arrow())
+    con.execute(f"create or replace table {table} as select * from frame_to_store")
+    con.unregister("frame_to_store")
+
+
 def execute(con: duckdb.DuckDBPyConnection, name: str, **params) -> None:
     """Run a statement file (an update or delete) with its parameters bound."""
     con.execute(sql_text(name), params or None)

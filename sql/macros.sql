@@ -11,6 +11,9 @@ create or replace temp macro csv_field(s) as nullif(trim(
         else ltrim(s, '''' || chr(9))
     end), '');
 
+-- the canonical code of a spelling, from a MAP of ingest.code_maps ('' holds the fallback)
+create or replace temp macro code_of(codes, spelling) as coalesce(codes[lower(spelling)], codes['']);
+
 -- a date written any way DMS exports write it, with or without a time; null when it is not a date
 create or replace temp macro parse_date_part(d, day_first) as case
     when regexp_full_match(d, '[0-9]{5}(\.[0-9]+)?')

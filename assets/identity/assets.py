@@ -7,7 +7,6 @@ not; customer ids stay stable across runs into the same output.
 from __future__ import annotations
 
 import dagster as dg
-import polars as pl
 
 import sql
 from assets.ingest.assets import sales_assets, service_assets
@@ -18,12 +17,6 @@ from pipelines.resources import Warehouse
 GROUP = "identity"
 
 
-def _store(con, table: str, frame: pl.DataFrame) -> None:
-    con.register("frame_to_store", frame.to_arrow())
-    con.execute(f"create or replace table {table} as select * from frame_to_store")
-    con.unregister("frame_to_store")
-
-
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets[1], service_assets[1]], kinds={"duckdb"})
 def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per distinct identity signature (dealer, customer number, name, mobile, ID number,
@@ -31,8 +24,7 @@ def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
     (one row per usable record with its signature)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            con.execute("create schema if not exists identity")
-            _store(con, "identity.pinyin_chars", pinyin_chars())
+            sql.store_frame(con, "identity.pinyin_chars", pinyin_chars())
             records = sql.materialize(con, "intermediate/identity/int_identity_records", "identity.records")
             sql.materialize(con, "intermediate/identity/int_identity_signatures", "identity.signatures")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],

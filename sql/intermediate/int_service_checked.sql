@@ -92,8 +92,8 @@ typed as (
         parse_amount(service_rows.labor_amount) as labor_amount,
         parse_amount(service_rows.parts_amount) as parts_amount,
         try_cast(parse_amount(service_rows.mileage_km) as integer) as mileage_km,
-        coalesce(codes.service_type[lower(service_rows.service_type)], codes.service_type['']) as service_type,
-        coalesce(codes.pay_type[lower(service_rows.pay_type)], codes.pay_type['']) as pay_type,
+        code_of(codes.service_type, service_rows.service_type) as service_type,
+        code_of(codes.pay_type, service_rows.pay_type) as pay_type,
         service_rows.advisor,
         vins.vin,
         vins.vin_valid,
@@ -114,8 +114,7 @@ typed as (
         ids.id_birth_date,
         ids.id_gender,
         service_rows.address,
-        coalesce(codes.marketing_consent[lower(service_rows.marketing_consent)], codes.marketing_consent[''])
-            as marketing_consent,
+        code_of(codes.marketing_consent, service_rows.marketing_consent) as marketing_consent,
         -- what the checks below need and then drop
         service_rows.raw,
         service_rows.n_fields,
