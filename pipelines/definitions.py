@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.analytics import assets as analytics
 from assets.identity import assets as identity
 from assets.ingest import assets as ingest
 from assets.marts import assets as marts
@@ -16,6 +17,7 @@ ALL_ASSETS = [
     ingest.rejects,
     ingest.load_manifest,
     *identity.identity_assets,
+    *analytics.analytics_assets,
     marts.load_manifest_mart,
     marts.rejects_mart,
     marts.identity_crosswalk_mart,

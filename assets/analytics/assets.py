@@ -1,0 +1,250 @@
+"""Customer analytics as of one date: RFM, ABC tiers, lifecycle stage, CLV and churn risk.
+
+Features are computed in DuckDB (`sql/intermediate/analytics/`) at three cut-offs: as-of itself,
+as-of minus the horizon (calibration of the backtests) and minus twice the horizon (training of
+the churn backtest); the models in `models/` are plain functions over Polars frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import numpy as np
+import polars as pl
+
+import sql
+from assets.identity.assets import signature_ids
+from assets.materialize import materialize_sql, stopwatch, table_metadata
+from models import churn
+from models.abc import abc_tiers, tier_shares
+from models.clv import TIME_UNIT, WEEKS_PER_MONTH, fit_clv, holdout_metrics, score_customers
+from models.lifecycle import lifecycle_stages
+from models.rfm import rfm_scores
+from models.settings import AnalyticsSettings
+from pipelines.resources import RunSettings, Warehouse
+
+GROUP = "analytics"
+SETTINGS = AnalyticsSettings()
+FEATURE_TABLES = {0: "analytics.features", 1: "analytics.features_calibration", 2: "analytics.features_training"}
+
+
+def as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
+    return con.execute("select as_of from analytics.as_of").fetchone()[0]
+
+
+def cutoff(con: duckdb.DuckDBPyConnection, horizons_back: int) -> dt.date:
+    """as-of minus `horizons_back` horizons (12 months each by default)."""
+    months = horizons_back * SETTINGS.horizon_months
+    return con.execute("select (as_of - to_months($m))::date from analytics.as_of", {"m": months}).fetchone()[0]
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+    return con.execute(query).pl()
+
+
+def _markdown(table: pl.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(table.to_pandas().to_markdown(index=False))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+def customer_events(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
+    """One row per service visit (analytics.visits: a customer on a day, at any dealer) and one per
+    vehicle sale (analytics.purchases), dated on or before as-of (analytics.as_of: the run's
+    --as-of, else the latest record date). Also analytics.customer_vehicles."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            sql.materialize(con, "intermediate/analytics/int_as_of", "analytics.as_of", as_of=run_settings.as_of or None)
+            sql.materialize(con, "intermediate/analytics/int_visits", "analytics.visits")
+            purchases = sql.materialize(con, "intermediate/analytics/int_purchases", "analytics.purchases",
+                                        vehicle_margin_rate=SETTINGS.vehicle_margin_rate)
+            sql.materialize(con, "intermediate/analytics/int_customer_vehicles", "analytics.customer_vehicles")
+        return dg.MaterializeResult(metadata=table_metadata(con, "analytics.visits", timing["seconds"],
+                                                            as_of=str(as_of(con)), purchases=purchases))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_events], kinds={"duckdb"})
+def customer_features(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer known at a cut-off: recency, frequency, spend and value in the window,
+    visit rhythm, vehicle age, BG/NBD summary, and what followed in the next 12 months. Three
+    tables: analytics.features (as-of), features_calibration (-12 months), features_training
+    (-24 months)."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            rows = {}
+            for back, table in FEATURE_TABLES.items():
+                rows[table] = sql.materialize(
+                    con, "intermediate/analytics/int_customer_features", table, cutoff=cutoff(con, back),
+                    window_months=SETTINGS.window_months, horizon_months=SETTINGS.horizon_months)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.features", timing["seconds"], as_of=str(as_of(con)),
+            customers_at_calibration=rows[FEATURE_TABLES[1]], customers_at_training=rows[FEATURE_TABLES[2]]))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+def rfm(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer: recency, frequency, monetary; 1-5 quintile scores and the R x F
+    segment, network-wide and within the home dealer (columns ending _dealer)."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            features = frame(con, "select customer_id, home_dealer_code, recency_days, visits_window as frequency, "
+                                  "spend_window as monetary from analytics.features")
+            scores = (features.join(rfm_scores(features), on="customer_id")
+                      .join(rfm_scores(features, by="home_dealer_code", suffix="_dealer"), on="customer_id")
+                      .sort("customer_id"))
+            sql.store_frame(con, "analytics.rfm", scores)
+        segments = scores.group_by("rfm_segment").len().sort("len", descending=True)
+        return dg.MaterializeResult(metadata=table_metadata(con, "analytics.rfm", timing["seconds"],
+                                                            segments=_markdown(segments)))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+def abc(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer with the network ABC tier of their value in the window
+    (analytics.abc_tiers), and one per customer and dealer with the tier at that dealer
+    (analytics.dealer_abc_tiers)."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            values = frame(con, "select customer_id, value_window as value from analytics.features")
+            network = abc_tiers(values, SETTINGS.a_share, SETTINGS.b_share).sort("customer_id")
+            dealer_values = sql.query(con, "intermediate/analytics/int_customer_dealer_value",
+                                      window_months=SETTINGS.window_months).pl()
+            by_dealer = abc_tiers(dealer_values, SETTINGS.a_share, SETTINGS.b_share, by="dealer_code")
+            sql.store_frame(con, "analytics.abc_tiers", network)
+            sql.store_frame(con, "analytics.dealer_abc_tiers", by_dealer.sort("dealer_code", "customer_id"))
+        shares = tier_shares(network)
+        dealer_a = by_dealer.group_by("dealer_code").agg(
+            a_value_share=pl.col("value").filter(pl.col("abc_tier") == "A").sum() / pl.col("value").sum(),
+            a_customer_share=(pl.col("abc_tier") == "A").mean()).sort("dealer_code")
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.abc_tiers", timing["seconds"],
+            **{f"{tier}_{k}": v for tier, share in shares.items() for k, v in share.items()},
+            dealer_a_shares=_markdown(dealer_a)))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+def lifecycle(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer: lifecycle stage (new, stable, churning, lost), their expected
+    interval between visits (own rhythm shrunk toward their peers') and how overdue they are."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            features = frame(con, "select customer_id, n_visits, mean_gap_days, recency_days, tenure_days, "
+                                  "vehicle_age_days, maintenance_share from analytics.features")
+            stages = lifecycle_stages(features, SETTINGS)
+            sql.store_frame(con, "analytics.lifecycle", stages)
+        counts = dict(stages.group_by("lifecycle_stage").len().iter_rows())
+        return dg.MaterializeResult(metadata=table_metadata(con, "analytics.lifecycle", timing["seconds"], **counts))
+
+
+def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str):
+    summary = frame(con, f"select customer_id, frequency, recency, \"T\", monetary_value, visits_next "
+                         f"from {table}")
+    with stopwatch() as fit_timing:
+        model = fit_clv(summary, SETTINGS.penalizer)
+    scores = score_customers(model, summary, SETTINGS.horizon_months, SETTINGS.monthly_discount_rate)
+    return model, summary, scores, fit_timing["seconds"]
+
+
+def _parameter_rows(model, calibration_end: dt.date) -> pl.DataFrame:
+    return model.parameters().with_columns(
+        time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers), calibration_end=pl.lit(calibration_end))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
+def clv(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer: p_alive, expected service visits in the next 12 months, expected
+    spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma fitted on all
+    visits up to as-of. The parameters go to analytics.clv_parameters."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            model, _, scores, fit_seconds = _fit_and_score(con, "analytics.features")
+            sql.store_frame(con, "analytics.clv", scores.rename({"expected_visits": "expected_visits_12m",
+                                                                 "clv": "clv_12m"}).sort("customer_id"))
+            parameters = _parameter_rows(model, as_of(con))
+            sql.store_frame(con, "analytics.clv_parameters", parameters)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.clv", timing["seconds"], fit_seconds=fit_seconds,
+            repeat_customers=model.n_repeat_customers,
+            frequency_spend_correlation=round(model.frequency_spend_correlation, 4),
+            parameters=_markdown(parameters.select("model", "param", "value"))))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
+def clv_holdout(warehouse: Warehouse) -> dg.MaterializeResult:
+    """The CLV model's backtest: fitted on visits up to as-of minus 12 months, it predicts each
+    customer's visits in the 12 months to as-of. One row per metric (analytics.clv_holdout:
+    per-customer MAE, aggregate error, decile lift); per-customer predictions and the
+    calibration-time p_alive in analytics.clv_holdout_scores."""
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            model, summary, scores, _ = _fit_and_score(con, FEATURE_TABLES[1])
+            scored = scores.join(summary.select("customer_id", actual_visits="visits_next"), on="customer_id")
+            metrics = holdout_metrics(scored)
+            metrics["frequency_spend_correlation"] = model.frequency_spend_correlation
+            calibration_end = cutoff(con, 1)
+            sql.store_frame(con, "analytics.clv_holdout_scores", scored.sort("customer_id"))
+            sql.store_frame(con, "analytics.clv_holdout", pl.DataFrame(
+                {"metric": list(metrics), "value": list(metrics.values())}).with_columns(
+                calibration_end=pl.lit(calibration_end)))
+            sql.store_frame(con, "analytics.clv_holdout_parameters", _parameter_rows(model, calibration_end))
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.clv_holdout", timing["seconds"], calibration_end=str(calibration_end),
+            **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features, clv_holdout],
+          kinds={"scikitlearn", "duckdb"})
+def churn_risk(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer: the probability of no service visit in the next 12 months, from a
+    classifier trained at as-of minus 12 months. The time-based backtest (train at -24 months,
+    test at -12 months, against BG/NBD's p_alive and a random ranking on the same customers) goes
+    to analytics.churn_backtest and analytics.churn_calibration."""
+    columns = ", ".join(["customer_id", "visits_next", *churn.FEATURES])
+    with warehouse.connect() as con:
+        with stopwatch() as timing:
+            training = churn.active_base(frame(con, f"select {columns} from {FEATURE_TABLES[2]}"),
+                                         SETTINGS.active_window_days)
+            test = churn.active_base(frame(con, f"select {columns} from {FEATURE_TABLES[1]}"),
+                                     SETTINGS.active_window_days)
+            backtest_model = churn.train_churn_model(training, SETTINGS.max_training_rows, SETTINGS.seed)
+            test = test.join(frame(con, "select customer_id, p_alive from analytics.clv_holdout_scores"),
+                             on="customer_id", how="left").sort("customer_id")
+            labels = churn.churn_labels(test)
+            rankings = {
+                "churn_classifier": churn.churn_risk(backtest_model, test)["churn_risk"].to_numpy(),
+                "bgnbd_p_alive": 1 - test["p_alive"].fill_null(1.0).to_numpy(),
+                "random": np.random.default_rng(SETTINGS.seed).random(test.height),
+            }
+            backtest = pl.DataFrame(
+                [(name, metric, value) for name, scores in rankings.items()
+                 for metric, value in churn.ranking_metrics(labels, scores).items()],
+                schema=["model", "metric", "value"], orient="row",
+            ).with_columns(train_cutoff=pl.lit(cutoff(con, 2)), test_cutoff=pl.lit(cutoff(con, 1)),
+                           test_customers=pl.lit(test.height))
+            calibration = pl.concat([churn.calibration_table(labels, scores).with_columns(model=pl.lit(name))
+                                     for name, scores in rankings.items() if name != "random"])
+            model = churn.train_churn_model(test, SETTINGS.max_training_rows, SETTINGS.seed)
+            everyone = frame(con, f"select {columns} from {FEATURE_TABLES[0]}")
+            sql.store_frame(con, "analytics.churn_risk", churn.churn_risk(model, everyone).sort("customer_id"))
+            sql.store_frame(con, "analytics.churn_backtest", backtest)
+            sql.store_frame(con, "analytics.churn_calibration", calibration)
+        metrics = {f"{row['model']}_{row['metric']}": round(row["value"], 4)
+                   for row in backtest.iter_rows(named=True) if row["metric"] in ("roc_auc", "pr_auc", "brier")}
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.churn_risk", timing["seconds"], test_customers=test.height,
+            churn_base_rate=round(float(labels.mean()), 4), **metrics))
+
+
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[lifecycle, clv, churn_risk], kinds={"duckdb"})
+def action_lists(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per customer a dealer should act on: new customers not yet stable, and stable
+    customers starting to churn, ranked within their home dealer by 12-month CLV."""
+    with warehouse.connect() as con:
+        result = materialize_sql(con, "intermediate/analytics/int_action_lists", "analytics.action_lists")
+        sizes = dict(con.execute("select action_list, count(*) from analytics.action_lists group by 1").fetchall())
+        return dg.MaterializeResult(metadata={**result.metadata, **sizes})
+
+
+analytics_assets = [customer_events, customer_features, rfm, abc, lifecycle, clv, clv_holdout, churn_risk,
+                    action_lists]

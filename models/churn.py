@@ -1,0 +1,67 @@
+"""Churn risk: the probability a customer does not come back for service in the next 12 months.
+
+A gradient-boosted classifier (scikit-learn) on behaviour features computed in DuckDB at a
+cut-off date, labelled by what happened in the 12 months after it. The backtest is time-based:
+train at as-of minus 24 months, test at as-of minus 12 months, so the model never sees the
+period it is judged on. The scoring model is then trained at as-of minus 12 months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.calibration import calibration_curve
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+FEATURES = [
+    "recency_days", "tenure_days", "n_visits", "visits_window", "spend_window", "n_purchases",
+    "mean_gap_days", "last_gap_days", "maintenance_share", "vehicle_age_days", "n_vehicles", "n_dealers",
+]
+
+
+def active_base(features: pl.DataFrame, active_window_days: int) -> pl.DataFrame:
+    """Customers seen in the `active_window_days` before the cut-off: the ones churn is about."""
+    return features.filter(pl.col("recency_days") <= active_window_days)
+
+
+def feature_matrix(features: pl.DataFrame) -> np.ndarray:
+    return features.select(pl.col(FEATURES).cast(pl.Float64)).to_numpy()
+
+
+def churn_labels(features: pl.DataFrame) -> np.ndarray:
+    """1 when the customer made no service visit in the 12 months after the cut-off."""
+    return (features["visits_next"] == 0).cast(pl.Int8).to_numpy()
+
+
+def train_churn_model(features: pl.DataFrame, max_rows: int, seed: int) -> HistGradientBoostingClassifier:
+    """Fit on labelled features (at most `max_rows`, sampled with `seed`)."""
+    training = features.sort("customer_id")
+    if training.height > max_rows:
+        training = training.sample(max_rows, seed=seed)
+    model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
+                                           early_stopping=False, random_state=seed)
+    model.fit(feature_matrix(training), churn_labels(training))
+    return model
+
+
+def churn_risk(model: HistGradientBoostingClassifier, features: pl.DataFrame) -> pl.DataFrame:
+    """customer_id, churn_risk for every row of `features`."""
+    return features.select("customer_id").with_columns(
+        churn_risk=pl.Series(model.predict_proba(feature_matrix(features))[:, 1]))
+
+
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """ROC AUC, PR AUC (average precision), Brier score and the base rate."""
+    return {
+        "roc_auc": float(roc_auc_score(labels, scores)),
+        "pr_auc": float(average_precision_score(labels, scores)),
+        "brier": float(brier_score_loss(labels, scores)),
+        "base_rate": float(labels.mean()),
+    }
+
+
+def calibration_table(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> pl.DataFrame:
+    """Observed churn rate against mean predicted risk, per decile of predicted risk."""
+    observed, predicted = calibration_curve(labels, scores, n_bins=bins, strategy="quantile")
+    return pl.DataFrame({"bin": np.arange(1, len(observed) + 1), "predicted": predicted, "observed": observed})
