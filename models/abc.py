@@ -18,7 +18,7 @@ def abc_tiers(values: pl.DataFrame, a_share: float, b_share: float, by: str | No
     rest, and always C with no value. Adds `value_share_before` and `abc_tier`.
     """
     group = [by] if by else []
-    ordered = values.sort([*group, "value", "customer_id"], descending=[*[False] * len(group), True, False])
+    ordered = values.with_columns(pl.col("value").cast(pl.Float64)).sort([*group, "value", "customer_id"], descending=[*[False] * len(group), True, False])
     before = pl.col("value").cum_sum() - pl.col("value")
     total = pl.col("value").sum()
     if by:

@@ -2,7 +2,7 @@
 
 A customer is born at their first visit or vehicle purchase; the repeat transactions are the
 service visits (distinct days) after that day. frequency / recency / T (whole weeks) and the mean
-spend of repeat visits are computed in DuckDB (`int_customer_features.sql`), not with lifetimes'
+spend of repeat visits (whole yuan) are computed in DuckDB (`int_customer_features.sql`), not with lifetimes'
 pandas helpers, and both models are fitted on the distinct rows with their counts as weights:
 the same likelihood, far fewer rows. Predictions are also made once per distinct row.
 """
@@ -60,6 +60,15 @@ def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> GammaGam
     model = GammaGammaFitter(penalizer_coef=penalizer)
     model.fit(rows["frequency"].to_numpy(), rows["monetary_value"].to_numpy(), weights=rows["weight"].to_numpy())
     return model
+
+
+def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
+    """Why the models should not be fitted on `summary`, or None when they can be."""
+    repeaters = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0)).height
+    if summary.height < min_customers or repeaters < min_customers // 2:
+        return f"too few customers to fit: {summary.height} customers, {repeaters} with repeat visits " \
+               f"(need {min_customers} and {min_customers // 2})"
+    return None
 
 
 def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:

@@ -44,6 +44,11 @@ class AnalyticsSettings(BaseModel):
         "Lost after two years without any visit or purchase, whatever the rhythm: longer than "
         "any maintenance schedule (carmakers ask for a visit every 12 months or 10,000 km)."))
 
+    min_customers: int = Field(100, description=(
+        "Below this many customers (or repeat customers, for Gamma-Gamma and the churn model's "
+        "classes) the CLV and churn models are not fitted: their columns stay empty and the "
+        "asset metadata says why, rather than publishing estimates from a handful of people."))
+
     # --- CLV ------------------------------------------------------------------------------
     horizon_months: int = Field(12, description="CLV, expected visits and the holdout period, in months.")
     annual_discount_rate: float = Field(0.10, description="Discount rate of CLV cash flows, per year.")
@@ -53,7 +58,7 @@ class AnalyticsSettings(BaseModel):
     active_window_days: int = Field(730, description=(
         "The churn model learns from and is judged on customers seen in the two years before its "
         "cut-off: customers lost long ago are easy to call and would flatter the backtest."))
-    max_training_rows: int = Field(300_000, description="Training rows sampled (seeded) for the classifier.")
+    max_training_rows: int = Field(100_000, description="Training rows sampled (seeded) for the classifier.")
     seed: int = Field(42, description="Seed of every sample and model.")
 
     @model_validator(mode="after")

@@ -19,7 +19,7 @@ from assets.identity.assets import signature_ids
 from assets.materialize import materialize_sql, stopwatch, table_metadata
 from models import churn
 from models.abc import abc_tiers, tier_shares
-from models.clv import TIME_UNIT, WEEKS_PER_MONTH, fit_clv, holdout_metrics, score_customers
+from models.clv import TIME_UNIT, fit_clv, holdout_metrics, score_customers, unfit_reason
 from models.lifecycle import lifecycle_stages
 from models.rfm import rfm_scores
 from models.settings import AnalyticsSettings
@@ -137,18 +137,32 @@ def lifecycle(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=table_metadata(con, "analytics.lifecycle", timing["seconds"], **counts))
 
 
-def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str):
-    summary = frame(con, f"select customer_id, frequency, recency, \"T\", monetary_value, visits_next "
-                         f"from {table}")
+SCORE_COLUMNS = {"p_alive": pl.Float64, "expected_visits": pl.Float64, "expected_spend": pl.Float64,
+                 "clv": pl.Float64}
+PARAMETER_SCHEMA = {"model": pl.String, "param": pl.String, "value": pl.Float64, "time_unit": pl.String,
+                    "n_customers": pl.Int64, "calibration_end": pl.Date}
+
+
+def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: dt.date):
+    """Fit BG/NBD + Gamma-Gamma on the summary in `table` and score its customers. Returns the
+    summary, the scores (empty columns when the data is too small to fit), the parameter rows and
+    metadata on the fit."""
+    summary = frame(con, f'select customer_id, frequency, recency, "T", monetary_value, visits_next from {table}')
+    reason = unfit_reason(summary, SETTINGS.min_customers)
+    if reason:
+        scores = summary.select("customer_id").with_columns(
+            **{name: pl.lit(None, dtype) for name, dtype in SCORE_COLUMNS.items()})
+        return summary, scores, pl.DataFrame(schema=PARAMETER_SCHEMA), {"model": reason}
     with stopwatch() as fit_timing:
         model = fit_clv(summary, SETTINGS.penalizer)
     scores = score_customers(model, summary, SETTINGS.horizon_months, SETTINGS.monthly_discount_rate)
-    return model, summary, scores, fit_timing["seconds"]
-
-
-def _parameter_rows(model, calibration_end: dt.date) -> pl.DataFrame:
-    return model.parameters().with_columns(
-        time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers), calibration_end=pl.lit(calibration_end))
+    parameters = model.parameters().with_columns(
+        time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers, pl.Int64),
+        calibration_end=pl.lit(calibration_end))
+    return summary, scores, parameters, {
+        "model": "fitted", "fit_seconds": fit_timing["seconds"], "repeat_customers": model.n_repeat_customers,
+        "frequency_spend_correlation": round(model.frequency_spend_correlation, 4),
+        "parameters": _markdown(parameters.select("model", "param", "value"))}
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
@@ -158,39 +172,60 @@ def clv(warehouse: Warehouse) -> dg.MaterializeResult:
     visits up to as-of. The parameters go to analytics.clv_parameters."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            model, _, scores, fit_seconds = _fit_and_score(con, "analytics.features")
+            _, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[0], as_of(con))
             sql.store_frame(con, "analytics.clv", scores.rename({"expected_visits": "expected_visits_12m",
                                                                  "clv": "clv_12m"}).sort("customer_id"))
-            parameters = _parameter_rows(model, as_of(con))
             sql.store_frame(con, "analytics.clv_parameters", parameters)
-        return dg.MaterializeResult(metadata=table_metadata(
-            con, "analytics.clv", timing["seconds"], fit_seconds=fit_seconds,
-            repeat_customers=model.n_repeat_customers,
-            frequency_spend_correlation=round(model.frequency_spend_correlation, 4),
-            parameters=_markdown(parameters.select("model", "param", "value"))))
+        return dg.MaterializeResult(metadata=table_metadata(con, "analytics.clv", timing["seconds"], **fit))
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
 def clv_holdout(warehouse: Warehouse) -> dg.MaterializeResult:
     """The CLV model's backtest: fitted on visits up to as-of minus 12 months, it predicts each
     customer's visits in the 12 months to as-of. One row per metric (analytics.clv_holdout:
-    per-customer MAE, aggregate error, decile lift); per-customer predictions and the
-    calibration-time p_alive in analytics.clv_holdout_scores."""
+    per-customer MAE, aggregate error, decile lift, the Gamma-Gamma frequency/spend correlation);
+    per-customer predictions and the calibration-time p_alive in analytics.clv_holdout_scores."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            model, summary, scores, _ = _fit_and_score(con, FEATURE_TABLES[1])
-            scored = scores.join(summary.select("customer_id", actual_visits="visits_next"), on="customer_id")
-            metrics = holdout_metrics(scored)
-            metrics["frequency_spend_correlation"] = model.frequency_spend_correlation
             calibration_end = cutoff(con, 1)
+            summary, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[1], calibration_end)
+            scored = scores.join(summary.select("customer_id", actual_visits="visits_next"), on="customer_id")
+            metrics = {}
+            if fit["model"] == "fitted":
+                metrics = holdout_metrics(scored)
+                metrics["frequency_spend_correlation"] = fit["frequency_spend_correlation"]
             sql.store_frame(con, "analytics.clv_holdout_scores", scored.sort("customer_id"))
             sql.store_frame(con, "analytics.clv_holdout", pl.DataFrame(
-                {"metric": list(metrics), "value": list(metrics.values())}).with_columns(
-                calibration_end=pl.lit(calibration_end)))
-            sql.store_frame(con, "analytics.clv_holdout_parameters", _parameter_rows(model, calibration_end))
+                {"metric": list(metrics), "value": list(metrics.values())}, schema={"metric": pl.String,
+                                                                                   "value": pl.Float64})
+                .with_columns(calibration_end=pl.lit(calibration_end)))
+            sql.store_frame(con, "analytics.clv_holdout_parameters", parameters)
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "analytics.clv_holdout", timing["seconds"], calibration_end=str(calibration_end),
+            con, "analytics.clv_holdout", timing["seconds"], calibration_end=str(calibration_end), model=fit["model"],
             **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
+
+
+BACKTEST_SCHEMA = {"model": pl.String, "metric": pl.String, "value": pl.Float64}
+CALIBRATION_SCHEMA = {"bin": pl.Int64, "predicted": pl.Float64, "observed": pl.Float64, "model": pl.String}
+
+
+def _backtest(training: pl.DataFrame, test: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Train at the earlier cut-off, rank the later one's customers; the same customers ranked by
+    BG/NBD's p_alive and at random. Returns the metrics and the calibration tables."""
+    model = churn.train_churn_model(training, SETTINGS.max_training_rows, SETTINGS.seed)
+    labels = churn.churn_labels(test)
+    rankings = {
+        "churn_classifier": churn.churn_risk(model, test)["churn_risk"].to_numpy(),
+        "random": np.random.default_rng(SETTINGS.seed).random(test.height),
+    }
+    if test["p_alive"].null_count() < test.height:
+        rankings["bgnbd_p_alive"] = 1 - test["p_alive"].fill_null(1.0).to_numpy()
+    metrics = pl.DataFrame([(name, metric, value) for name, scores in rankings.items()
+                            for metric, value in churn.ranking_metrics(labels, scores).items()],
+                           schema=BACKTEST_SCHEMA, orient="row")
+    calibration = pl.concat([churn.calibration_table(labels, scores).with_columns(model=pl.lit(name))
+                             for name, scores in rankings.items() if name != "random"])
+    return metrics, calibration
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features, clv_holdout],
@@ -206,34 +241,29 @@ def churn_risk(warehouse: Warehouse) -> dg.MaterializeResult:
             training = churn.active_base(frame(con, f"select {columns} from {FEATURE_TABLES[2]}"),
                                          SETTINGS.active_window_days)
             test = churn.active_base(frame(con, f"select {columns} from {FEATURE_TABLES[1]}"),
-                                     SETTINGS.active_window_days)
-            backtest_model = churn.train_churn_model(training, SETTINGS.max_training_rows, SETTINGS.seed)
-            test = test.join(frame(con, "select customer_id, p_alive from analytics.clv_holdout_scores"),
-                             on="customer_id", how="left").sort("customer_id")
-            labels = churn.churn_labels(test)
-            rankings = {
-                "churn_classifier": churn.churn_risk(backtest_model, test)["churn_risk"].to_numpy(),
-                "bgnbd_p_alive": 1 - test["p_alive"].fill_null(1.0).to_numpy(),
-                "random": np.random.default_rng(SETTINGS.seed).random(test.height),
-            }
-            backtest = pl.DataFrame(
-                [(name, metric, value) for name, scores in rankings.items()
-                 for metric, value in churn.ranking_metrics(labels, scores).items()],
-                schema=["model", "metric", "value"], orient="row",
-            ).with_columns(train_cutoff=pl.lit(cutoff(con, 2)), test_cutoff=pl.lit(cutoff(con, 1)),
-                           test_customers=pl.lit(test.height))
-            calibration = pl.concat([churn.calibration_table(labels, scores).with_columns(model=pl.lit(name))
-                                     for name, scores in rankings.items() if name != "random"])
-            model = churn.train_churn_model(test, SETTINGS.max_training_rows, SETTINGS.seed)
+                                     SETTINGS.active_window_days).join(
+                frame(con, "select customer_id, p_alive from analytics.clv_holdout_scores"),
+                on="customer_id", how="left").sort("customer_id")
             everyone = frame(con, f"select {columns} from {FEATURE_TABLES[0]}")
-            sql.store_frame(con, "analytics.churn_risk", churn.churn_risk(model, everyone).sort("customer_id"))
-            sql.store_frame(con, "analytics.churn_backtest", backtest)
+            reason = (churn.unfit_reason(training, SETTINGS.min_customers)
+                      or churn.unfit_reason(test, SETTINGS.min_customers))
+            if reason:
+                metrics, calibration = pl.DataFrame(schema=BACKTEST_SCHEMA), pl.DataFrame(schema=CALIBRATION_SCHEMA)
+                risk = everyone.select("customer_id", churn_risk=pl.lit(None, pl.Float64))
+            else:
+                metrics, calibration = _backtest(training, test)
+                model = churn.train_churn_model(test, SETTINGS.max_training_rows, SETTINGS.seed)
+                risk = churn.churn_risk(model, everyone)
+            sql.store_frame(con, "analytics.churn_risk", risk.sort("customer_id"))
+            sql.store_frame(con, "analytics.churn_backtest", metrics.with_columns(
+                train_cutoff=pl.lit(cutoff(con, 2)), test_cutoff=pl.lit(cutoff(con, 1)),
+                test_customers=pl.lit(test.height, pl.Int64)))
             sql.store_frame(con, "analytics.churn_calibration", calibration)
-        metrics = {f"{row['model']}_{row['metric']}": round(row["value"], 4)
-                   for row in backtest.iter_rows(named=True) if row["metric"] in ("roc_auc", "pr_auc", "brier")}
+        summary = {f"{row['model']}_{row['metric']}": round(row["value"], 4)
+                   for row in metrics.iter_rows(named=True) if row["metric"] in ("roc_auc", "pr_auc", "brier")}
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "analytics.churn_risk", timing["seconds"], test_customers=test.height,
-            churn_base_rate=round(float(labels.mean()), 4), **metrics))
+            con, "analytics.churn_risk", timing["seconds"], model=reason or "fitted", test_customers=test.height,
+            **summary))
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[lifecycle, clv, churn_risk], kinds={"duckdb"})

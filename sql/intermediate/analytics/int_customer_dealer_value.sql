@@ -14,7 +14,7 @@ dealer_values as (
     where sale_date > params.window_start
 )
 
-select customer_id, dealer_code, sum(value) as value
+select customer_id, dealer_code, sum(value)::double as value
 from dealer_values
 group by customer_id, dealer_code
 order by dealer_code, customer_id

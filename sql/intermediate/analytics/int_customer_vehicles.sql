@@ -8,11 +8,11 @@ with records as (
     where records.vin is not null and records.event_date <= (select as_of from analytics.as_of)
 ),
 
-vehicles as (
-    select vin, min(event_date) as vehicle_first_seen from records group by vin
+customer_vehicles as (
+    select customer_id, vin, min(event_date) as first_date
+    from records
+    group by customer_id, vin
 )
 
-select customer_id, vin, min(event_date) as first_date, any_value(vehicles.vehicle_first_seen) as vehicle_first_seen
-from records
-join vehicles using (vin)
-group by customer_id, vin
+select *, min(first_date) over (partition by vin) as vehicle_first_seen
+from customer_vehicles

@@ -1,5 +1,5 @@
 -- One row per vehicle sale dated on or before as-of, with what it earned the dealer: the file's
--- gross profit, else the settings' share of the price.
+-- gross profit, else the settings' share of the price (decimals, so sums are exact in any order).
 with sales as (
     select ids.customer_id, records.*
     from identity.records as records
@@ -15,5 +15,5 @@ select
     vin,
     new_or_used,
     amount as sale_amount,
-    coalesce(gross_profit, amount * $vehicle_margin_rate) as value
+    coalesce(gross_profit, amount * $vehicle_margin_rate::decimal(5, 4))::decimal(18, 2) as value
 from sales
