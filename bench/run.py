@@ -111,6 +111,19 @@ def identity_accuracy(output: Path, truth: Path) -> dict:
         return dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
 
 
+def analytics_figures(output: Path) -> dict:
+    """The backtest figures of the analytics: CLV holdout error and lift, churn ROC AUC."""
+    import duckdb
+
+    with duckdb.connect(str(output / "warehouse.duckdb"), read_only=True) as con:
+        holdout = dict(con.execute("select metric, value from analytics.clv_holdout").fetchall())
+        auc = dict(con.execute("select model, value from analytics.churn_backtest where metric = 'roc_auc'").fetchall())
+        customers = con.execute("select count(*) from analytics.features").fetchone()[0]
+    return {"customers": customers, "clv_holdout_aggregate_error": round(holdout.get("aggregate_error", 0), 4),
+            "clv_holdout_top_decile_lift": round(holdout.get("top_decile_lift", 0), 2),
+            **{f"churn_roc_auc_{model}": round(value, 4) for model, value in auc.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -131,6 +144,7 @@ def main() -> None:
                          if name.split("/")[0] in ("ingest", "intermediate", "clean") or name == "marts/load_manifest"
                          or name == "marts/rejects")
     identity_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("identity/"))
+    analytics_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("analytics/"))
     ratio = pipeline["seconds_total"] / bare["seconds"]
     run = {
         "scale": args.scale,
@@ -147,6 +161,8 @@ def main() -> None:
         "identity_seconds": round(identity_seconds, 2),
         "identity_precision": round(accuracy["precision"], 5),
         "identity_recall": round(accuracy["recall"], 5),
+        "analytics_seconds": round(analytics_seconds, 2),
+        "analytics": analytics_figures(output),
         "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
                     "python": platform.python_version()},
     }
@@ -170,7 +186,12 @@ def _append_summary(run: dict, summary: list[str]) -> None:
         f"Ingestion (load and clean) {run['ingest_seconds']:.1f} s = {run['ingest_ratio_to_bare_scan']}x the bare "
         f"scan; identity resolution {run['identity_seconds']:.1f} s, pairwise precision "
         f"{run['identity_precision']}, recall {run['identity_recall']}; whole run {run['ratio_to_bare_scan']}x; "
-        f"peak RSS {run['peak_rss_mb']} MB.",
+        f"peak RSS {run['peak_rss_mb']} MB. Analytics {run['analytics_seconds']:.1f} s for "
+        f"{run['analytics']['customers']:,} customers; CLV holdout aggregate error "
+        f"{run['analytics']['clv_holdout_aggregate_error']:+.1%}, top-decile lift "
+        f"{run['analytics']['clv_holdout_top_decile_lift']}; churn backtest ROC AUC: classifier "
+        f"{run['analytics'].get('churn_roc_auc_churn_classifier')}, BG/NBD p_alive "
+        f"{run['analytics'].get('churn_roc_auc_bgnbd_p_alive')}, random {run['analytics'].get('churn_roc_auc_random')}.",
         "", *[f"    {line}" for line in summary], "",
     ]
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:

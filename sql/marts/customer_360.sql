@@ -1,0 +1,46 @@
+-- One row per customer known at as-of (a visit or purchase on or before it): activity, RFM, ABC
+-- tier, lifecycle stage, CLV and churn risk. For head office and analysts: no name, mobile or
+-- ID number. monetary_total is the RFM monetary value (after-sales spend in the value window);
+-- value_window adds what the customer's vehicle purchases earned the dealer (the ABC value).
+with features as (
+    select * from analytics.features
+),
+
+final as (
+    select
+        features.customer_id,
+        features.home_dealer_code,
+        features.n_dealers,
+        features.first_seen,
+        features.last_seen,
+        features.n_vehicles,
+        features.n_purchases as n_sales,
+        features.n_visits as n_service_visits,
+        features.spend_window as monetary_total,
+        features.value_window,
+        features.recency_days,
+        features.visits_window as frequency,
+        rfm.r_score,
+        rfm.f_score,
+        rfm.m_score,
+        rfm.rfm_segment,
+        rfm.rfm_segment_dealer,
+        abc.abc_tier,
+        lifecycle.lifecycle_stage,
+        lifecycle.expected_interval_days,
+        lifecycle.overdue_ratio,
+        clv.p_alive,
+        clv.expected_visits_12m,
+        clv.clv_12m,
+        churn.churn_risk,
+        as_of.as_of
+    from features
+    cross join analytics.as_of as as_of
+    join analytics.rfm as rfm using (customer_id)
+    join analytics.abc_tiers as abc using (customer_id)
+    join analytics.lifecycle as lifecycle using (customer_id)
+    join analytics.clv as clv using (customer_id)
+    join analytics.churn_risk as churn using (customer_id)
+)
+
+select * from final order by customer_id
