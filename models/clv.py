@@ -84,28 +84,30 @@ def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:
     )
 
 
-def predict_visits(model: BetaGeoFitter, summary: pl.DataFrame, horizon_weeks: float,
-                   monthly_discount_rate: float, horizon_months: int) -> pl.DataFrame:
-    """Per distinct (frequency, recency, T): p_alive, expected visits within `horizon_weeks`, and
-    the discounted expected visits of the next `horizon_months` months (lifetimes' CLV with a
-    spend of 1, which CLV is linear in)."""
+def predict_visits(model: BetaGeoFitter, summary: pl.DataFrame, horizon_months: int,
+                   monthly_discount_rate: float | None) -> pl.DataFrame:
+    """Per distinct (frequency, recency, T): p_alive, expected visits within the horizon, and
+    (given a discount rate) the discounted expected visits of its months: lifetimes' CLV with a
+    spend of 1, which CLV is linear in."""
     rows = summary.select("frequency", "recency", "T").unique().sort("frequency", "recency", "T")
     f, r, t = (rows[c].to_pandas() for c in ("frequency", "recency", "T"))
-    # the function behind GammaGammaFitter.customer_lifetime_value, without its spend adjustment
-    discounted = _customer_lifetime_value(model, f, r, t, pd.Series(np.ones(len(f))), time=horizon_months,
-                                          discount_rate=monthly_discount_rate, freq="W")
+    discounted = np.full(len(f), np.nan)
+    if monthly_discount_rate is not None:
+        # the function behind GammaGammaFitter.customer_lifetime_value, without its spend adjustment
+        discounted = _customer_lifetime_value(model, f, r, t, pd.Series(np.ones(len(f))), time=horizon_months,
+                                              discount_rate=monthly_discount_rate, freq="W").to_numpy()
     return rows.with_columns(
         p_alive=pl.Series(np.asarray(model.conditional_probability_alive(f, r, t))),
-        expected_visits=pl.Series(np.asarray(model.predict(horizon_weeks, f, r, t))),
-        discounted_visits=pl.Series(discounted.to_numpy()),
+        expected_visits=pl.Series(np.asarray(model.predict(horizon_months * WEEKS_PER_MONTH, f, r, t))),
+        discounted_visits=pl.Series(discounted),
     )
 
 
 def score_customers(model: ClvModel, summary: pl.DataFrame, horizon_months: int,
-                    monthly_discount_rate: float) -> pl.DataFrame:
-    """Per customer: p_alive, expected_visits (horizon), expected_spend per visit, clv."""
-    horizon_weeks = horizon_months * WEEKS_PER_MONTH
-    visits = predict_visits(model.bgnbd, summary, horizon_weeks, monthly_discount_rate, horizon_months)
+                    monthly_discount_rate: float | None) -> pl.DataFrame:
+    """Per customer: p_alive, expected_visits (horizon), expected_spend per visit, and the
+    discounted clv of the horizon (null without a discount rate: the backtest needs no CLV)."""
+    visits = predict_visits(model.bgnbd, summary, horizon_months, monthly_discount_rate)
     spend_rows = summary.select("frequency", "monetary_value").unique().sort("frequency", "monetary_value")
     spend = spend_rows.with_columns(expected_spend=pl.Series(np.asarray(
         model.gamma_gamma.conditional_expected_average_profit(

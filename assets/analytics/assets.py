@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 import sql
-from assets.identity.assets import signature_ids
+from assets.identity.assets import signature_ids, vehicles
 from assets.materialize import materialize_sql, stopwatch, table_metadata
 from models import churn
 from models.abc import abc_tiers, tier_shares
@@ -48,7 +48,7 @@ def _markdown(table: pl.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(table.to_pandas().to_markdown(index=False))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[signature_ids, vehicles], kinds={"duckdb"})
 def customer_events(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """One row per service visit (analytics.visits: a customer on a day, at any dealer) and one per
     vehicle sale (analytics.purchases), dated on or before as-of (analytics.as_of: the run's
@@ -143,7 +143,7 @@ PARAMETER_SCHEMA = {"model": pl.String, "param": pl.String, "value": pl.Float64,
                     "n_customers": pl.Int64, "calibration_end": pl.Date}
 
 
-def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: dt.date):
+def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: dt.date, with_clv: bool):
     """Fit BG/NBD + Gamma-Gamma on the summary in `table` and score its customers. Returns the
     summary, the scores (empty columns when the data is too small to fit), the parameter rows and
     metadata on the fit."""
@@ -155,7 +155,8 @@ def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: 
         return summary, scores, pl.DataFrame(schema=PARAMETER_SCHEMA), {"model": reason}
     with stopwatch() as fit_timing:
         model = fit_clv(summary, SETTINGS.penalizer)
-    scores = score_customers(model, summary, SETTINGS.horizon_months, SETTINGS.monthly_discount_rate)
+    scores = score_customers(model, summary, SETTINGS.horizon_months,
+                             SETTINGS.monthly_discount_rate if with_clv else None)
     parameters = model.parameters().with_columns(
         time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers, pl.Int64),
         calibration_end=pl.lit(calibration_end))
@@ -172,7 +173,7 @@ def clv(warehouse: Warehouse) -> dg.MaterializeResult:
     visits up to as-of. The parameters go to analytics.clv_parameters."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            _, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[0], as_of(con))
+            _, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[0], as_of(con), with_clv=True)
             sql.store_frame(con, "analytics.clv", scores.rename({"expected_visits": "expected_visits_12m",
                                                                  "clv": "clv_12m"}).sort("customer_id"))
             sql.store_frame(con, "analytics.clv_parameters", parameters)
@@ -188,7 +189,7 @@ def clv_holdout(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         with stopwatch() as timing:
             calibration_end = cutoff(con, 1)
-            summary, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[1], calibration_end)
+            summary, scores, parameters, fit = _fit_and_score(con, FEATURE_TABLES[1], calibration_end, with_clv=False)
             scored = scores.join(summary.select("customer_id", actual_visits="visits_next"), on="customer_id")
             metrics = {}
             if fit["model"] == "fitted":

@@ -142,4 +142,4 @@ final as (
     left join next_visits using (customer_id)
 )
 
-select * from final order by customer_id
+select * from final
