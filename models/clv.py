@@ -121,6 +121,7 @@ def score_customers(model: ClvModel, summary: pl.DataFrame, horizon_months: int,
 def holdout_metrics(scored: pl.DataFrame) -> dict[str, float]:
     """Error of predicted against actual visits in the holdout (`expected_visits`,
     `actual_visits`, `customer_id`): per-customer MAE, aggregate error and decile lift."""
+    scored = scored.sort("customer_id")  # sums of floats in a fixed order: the same figures every run
     deciles = scored.sort(["expected_visits", "customer_id"], descending=[True, False]).with_columns(
         decile=(pl.int_range(pl.len()) * 10 // pl.len() + 1))
     by_decile = deciles.group_by("decile").agg(pl.col("actual_visits").sum()).sort("decile")

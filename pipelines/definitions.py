@@ -21,6 +21,8 @@ ALL_ASSETS = [
     marts.load_manifest_mart,
     marts.rejects_mart,
     marts.identity_crosswalk_mart,
+    marts.customer_360_mart,
+    marts.clv_model_mart,
 ]
 
 
