@@ -72,3 +72,13 @@ class AnalyticsSettings(BaseModel):
     @property
     def monthly_discount_rate(self) -> float:
         return (1 + self.annual_discount_rate) ** (1 / 12) - 1
+
+
+class MarketingSettings(BaseModel):
+    """Who a marketing list may contact."""
+
+    unknown_consent_contactable: bool = Field(False, description=(
+        "A customer whose records at a dealer never answer the marketing-consent question is not "
+        "contactable by that dealer: China's Personal Information Protection Law asks for consent "
+        "to marketing, and an unanswered question is not consent. Set True where the dealer holds "
+        "consent outside the DMS."))

@@ -12,6 +12,7 @@ from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ALL_ASSETS = [
     ingest.landing_files,
+    ingest.reference_lists,
     *ingest.sales_assets,
     *ingest.service_assets,
     ingest.rejects,
@@ -23,6 +24,9 @@ ALL_ASSETS = [
     marts.identity_crosswalk_mart,
     marts.customer_360_mart,
     marts.clv_model_mart,
+    marts.segment_members_mart,
+    marts.dealer_scorecard_mart,
+    marts.manifest,
 ]
 
 

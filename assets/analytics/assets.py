@@ -126,13 +126,16 @@ def abc(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
 def lifecycle(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per customer: lifecycle stage (new, stable, churning, lost), their expected
-    interval between visits (own rhythm shrunk toward their peers') and how overdue they are."""
+    interval between visits (own rhythm shrunk toward their peers') and how overdue they are.
+    analytics.lifecycle_calibration holds the stages as of 12 months earlier (for conversion
+    rates: how many of the new customers then are stable now)."""
+    columns = "customer_id, n_visits, mean_gap_days, recency_days, tenure_days, vehicle_age_days, maintenance_share"
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            features = frame(con, "select customer_id, n_visits, mean_gap_days, recency_days, tenure_days, "
-                                  "vehicle_age_days, maintenance_share from analytics.features")
-            stages = lifecycle_stages(features, SETTINGS)
+            stages = lifecycle_stages(frame(con, f"select {columns} from {FEATURE_TABLES[0]}"), SETTINGS)
             sql.store_frame(con, "analytics.lifecycle", stages)
+            sql.store_frame(con, "analytics.lifecycle_calibration",
+                            lifecycle_stages(frame(con, f"select {columns} from {FEATURE_TABLES[1]}"), SETTINGS))
         counts = dict(stages.group_by("lifecycle_stage").len().iter_rows())
         return dg.MaterializeResult(metadata=table_metadata(con, "analytics.lifecycle", timing["seconds"], **counts))
 

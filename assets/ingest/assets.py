@@ -34,6 +34,32 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
     })
 
 
+REFERENCE_TABLES = {
+    "suppression": ("suppression.csv", "staging/stg_suppression",
+                    "value varchar, value_normalized varchar, kind varchar"),
+    "dealers": ("dealers.csv", "staging/stg_dealers", "dealer_code varchar, dealer_name varchar, region varchar, "
+                "province varchar, city varchar, brand varchar, opened_on date"),
+}
+
+
+@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"duckdb"})
+def reference_lists(landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
+    """ingest.suppression: one row per mobile or ID number that must never be contacted
+    (suppression.csv); ingest.dealers: one row per dealer with its name and region (dealers.csv).
+    Both optional: a missing file gives an empty table."""
+    rows = {}
+    with warehouse.connect() as con, stopwatch() as timing:
+        con.execute("create schema if not exists ingest")
+        for table, (file_name, query, columns) in REFERENCE_TABLES.items():
+            path = landing.path / file_name
+            if path.is_file():
+                rows[table] = sql.materialize(con, query, f"ingest.{table}", path=str(path))
+            else:
+                con.execute(f"create or replace table ingest.{table} ({columns})")
+                rows[table] = 0
+    return dg.MaterializeResult(metadata={"seconds": timing["seconds"], **rows})
+
+
 def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
               deps=[landing_files], kinds={"duckdb"},

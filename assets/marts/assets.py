@@ -7,24 +7,25 @@ import dagster as dg
 import sql
 from assets.analytics.assets import abc, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
-from assets.ingest.assets import load_manifest, rejects
-from assets.marts.publish import publish_parquet
+from assets.ingest.assets import load_manifest, reference_lists, rejects
+from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_manifest
 from assets.materialize import stopwatch
-from pipelines.resources import Warehouse
+from models.settings import MarketingSettings
+from pipelines.resources import LandingFolder, Warehouse
 
 GROUP = "marts"
 
 
 def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefinition], doc: str,
-          query: str | None = None) -> dg.AssetsDefinition:
+          query: str | None = None, **params) -> dg.AssetsDefinition:
     """A Parquet mart of `table`; with `query` (a file under sql/marts/) the table is first
-    (re)defined as a view over that query."""
+    built from that query, with `params` bound."""
     @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
     def mart(warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.marts_dir / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:
             if query:
-                sql.materialize(con, f"marts/{query}", table, view=True)
+                sql.materialize(con, f"marts/{query}", table, **params)
             rows = publish_parquet(con, table, path, order_by)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "path": str(path), "seconds": timing["seconds"]})
     return mart
@@ -45,3 +46,35 @@ clv_model_mart = _mart(
     "clv_model", "marts.clv_model", "kind, model, param", [clv, clv_holdout, churn_risk],
     "One row per fitted parameter of BG/NBD and Gamma-Gamma (at as-of and at the holdout's calibration "
     "end) and per backtest figure of the CLV holdout and the churn model.", query="clv_model")
+segment_members_mart = _mart(
+    "segment_members", "marts.segment_members", "dealer_code, customer_id",
+    [rfm, abc, lifecycle, clv, churn_risk, reference_lists],
+    "One row per customer and dealer they dealt with: segment, tier, stage, CLV, name and mobile, and whether "
+    "the dealer may contact them (suppression list, consent) with the reason when not.",
+    query="segment_members", unknown_consent_contactable=MarketingSettings().unknown_consent_contactable)
+dealer_scorecard_mart = _mart(
+    "dealer_scorecard", "marts.dealer_scorecard", "dealer_code = 'ALL', dealer_code",
+    [lifecycle, abc, clv, reference_lists],
+    "One row per dealer and one for the network (ALL): customers, activity, lifecycle mix, retention, "
+    "conversion, A-tier share, average CLV, each KPI's rank and network percentile; no personal data.",
+    query="dealer_scorecard")
+
+
+PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer_360_mart, clv_model_mart,
+             segment_members_mart, dealer_scorecard_mart]
+
+
+@dg.asset(key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})
+def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
+    """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, and the row count and
+    schema of every mart, so a reader can tell which run and which input a file came from."""
+    with warehouse.connect() as con:
+        as_of = con.execute("select as_of from analytics.as_of").fetchone()[0]
+        fingerprint = input_fingerprint(con, [landing.path / name for name in ("suppression.csv", "dealers.csv")])
+    marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
+             for mart in PUBLISHED}
+    path = warehouse.marts_dir / "_manifest.json"
+    write_manifest(path, {"as_of": as_of.isoformat(), "run_id": context.run_id, "input_fingerprint": fingerprint,
+                          "marts": marts})
+    return dg.MaterializeResult(metadata={"path": str(path), "as_of": as_of.isoformat(),
+                                          "input_fingerprint": fingerprint})

@@ -1,11 +1,14 @@
-"""Writing a warehouse table as a Parquet mart that readers never see half-written."""
+"""Writing marts that readers never see half-written, and the manifest that describes them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 
 def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, order_by: str) -> int:
@@ -16,3 +19,29 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, orde
     con.execute(f"copy (select * from {table} order by {order_by}) to '{quoted}' (format parquet)")
     os.replace(partial, path)
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    """Write `_manifest.json` the same way: a temporary file, then an atomic rename."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def mart_summary(path: Path) -> dict:
+    """Row count and schema of a published mart, from its Parquet footer."""
+    parquet = pq.ParquetFile(path)
+    return {"rows": parquet.metadata.num_rows,
+            "schema": [{"name": field.name, "type": str(field.type)} for field in parquet.schema_arrow]}
+
+
+def input_fingerprint(con: duckdb.DuckDBPyConnection, reference_files: list[Path]) -> str:
+    """sha256 over every landing file's path and content hash, and the reference lists' bytes:
+    the same landing folder always gives the same fingerprint."""
+    digest = hashlib.sha256()
+    for name, sha in con.execute("select file_name, file_sha256 from ingest.load_manifest order by file_name").fetchall():
+        digest.update(f"{name}\t{sha}\n".encode())
+    for path in reference_files:
+        if path.is_file():
+            digest.update(f"{path.name}\t{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,8 @@
+-- One row per line of suppression.csv: a mobile or an ID number that must never be contacted,
+-- normalized the way the clean tables are (a mobile to 11 digits, an ID number upper-cased).
+select
+    trim(value) as value,
+    coalesce(normalize_mobile(value), normalize_id(value)) as value_normalized,
+    case when normalize_mobile(value) is not null then 'mobile' else 'id_number' end as kind
+from read_csv($path, columns = {'value': 'varchar'}, header = true, encoding = 'utf-8')
+where nullif(trim(value), '') is not null
