@@ -1,23 +1,48 @@
 -- One row per resolved customer: the golden record. Survivorship: the mobile of the latest
--- record that has one, the name and the ID number carried by most records (a valid ID before an
--- invalid one), the dealer with most records as home dealer, first and last seen.
+-- record that has one, the name carried by most records (ties: the latest), the ID number of the
+-- latest record (a valid ID before an invalid one), the dealer with most records (ties: the
+-- latest) as home dealer, first and last seen.
 with records as (
     select records.*, signature_ids.customer_id
     from identity.records as records
     join identity.signature_ids as signature_ids using (signature_key)
 ),
 
-final as (
+-- most records first, then the latest, then the value itself: the same choice on every run
+names as (
+    select customer_id, customer_name, count(*) as n, max(event_date) as latest
+    from records
+    where customer_name is not null
+    group by customer_id, customer_name
+),
+
+best_names as (
+    select customer_id, arg_max(customer_name, (n, latest, customer_name)) as customer_name
+    from names
+    group by customer_id
+),
+
+dealers as (
+    select customer_id, dealer_code, count(*) as n, max(event_date) as latest
+    from records
+    group by customer_id, dealer_code
+),
+
+home_dealers as (
+    select customer_id, arg_max(dealer_code, (n, latest, dealer_code)) as home_dealer_code
+    from dealers
+    group by customer_id
+),
+
+golden as (
     select
         customer_id,
-        arg_max(mobile, event_date) filter (where mobile is not null) as mobile,
-        mode(customer_name) filter (where customer_name is not null) as customer_name,
-        arg_max(id_number, (id_valid, event_date)) filter (where id_number is not null) as id_number,
+        arg_max(mobile, (event_date, mobile)) filter (where mobile is not null) as mobile,
+        arg_max(id_number, (id_valid, event_date, id_number)) filter (where id_number is not null) as id_number,
         coalesce(bool_or(id_valid) filter (where id_number is not null), false) as id_valid,
         coalesce(bool_or(customer_type = 'company'), false) as is_company,
         max(coalesce(id_birth_date, birth_date)) as birth_date,
-        arg_max(address, event_date) filter (where address is not null) as address,
-        mode(dealer_code) as home_dealer_code,
+        arg_max(address, (event_date, address)) filter (where address is not null) as address,
         count(distinct dealer_code) as n_dealers,
         count(*) filter (where source = 'sales') as n_sales,
         count(*) filter (where source = 'service') as n_repair_orders,
@@ -26,6 +51,14 @@ final as (
         max(event_date) as last_seen
     from records
     group by customer_id
+),
+
+final as (
+    select golden.customer_id, golden.mobile, best_names.customer_name, golden.* exclude (customer_id, mobile),
+           home_dealers.home_dealer_code
+    from golden
+    left join best_names using (customer_id)
+    join home_dealers using (customer_id)
 )
 
 select * from final order by customer_id

@@ -79,7 +79,8 @@ by_dealer as (
         count(*) filter (where stage_a_year_ago = 'new' and lifecycle_stage = 'stable')
             / nullif(count(*) filter (where stage_a_year_ago = 'new'), 0) as new_to_stable_rate,
         avg((abc_tier = 'A')::integer) as a_tier_share,
-        avg(clv_12m) as avg_clv_12m
+        -- summed as decimals: a float sum's last digits depend on the order threads add in
+        avg(round(clv_12m, 2)::decimal(18, 2))::double as avg_clv_12m
     from customers
     group by grouping sets ((dealer_code), ())
 ),
