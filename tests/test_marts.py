@@ -3,13 +3,17 @@ parameters, and identical marts from the same input and as-of."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SAMPLE, query, run_pipeline
+import sql
+from assets.marts.publish import publish_parquet
+from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
 CUSTOMER_360 = ["customer_id", "home_dealer_code", "first_seen", "last_seen", "n_vehicles", "n_sales",
                 "n_service_visits", "monetary_total", "recency_days", "frequency", "r_score", "f_score", "m_score",
@@ -67,3 +71,105 @@ def test_same_input_and_as_of_give_identical_marts(tmp_path):
     for path in sorted((first / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(second / "marts" / path.name)), path.name
     assert query(first, "select as_of from analytics.as_of")[0][0].isoformat() == "2026-06-30"
+
+
+def test_a_mart_is_replaced_whole_or_not_at_all(con, tmp_path):
+    path = tmp_path / "marts" / "m.parquet"
+    con.execute("create table t as select * from range(3) r(n)")
+    assert publish_parquet(con, "t", path, "n") == 3
+    con.execute("create or replace table t as select * from range(5) r(n)")
+    assert publish_parquet(con, "t", path, "n desc") == 5
+    assert pq.read_table(path)["n"].to_pylist() == [4, 3, 2, 1, 0]
+    with pytest.raises(duckdb.Error):
+        publish_parquet(con, "missing_table", path, "n")
+    assert pq.read_table(path).num_rows == 5
+    assert [p.name for p in path.parent.iterdir()] == ["m.parquet"]
+
+
+def test_manifest_describes_every_mart(sample_run):
+    out, result = sample_run
+    manifest = json.loads((out / "marts" / "_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == query(out, "select as_of from analytics.as_of")[0][0].isoformat()
+    assert manifest["run_id"] == result.run_id and len(manifest["input_fingerprint"]) == 64
+    assert set(manifest["marts"]) == {"load_manifest", "rejects", "identity_crosswalk", "customer_360",
+                                      "segment_members", "dealer_scorecard", "clv_model"}
+    for name, mart in manifest["marts"].items():
+        table = pq.read_table(out / "marts" / f"{name}.parquet")
+        assert mart["rows"] == table.num_rows
+        assert [field["name"] for field in mart["schema"]] == table.column_names
+
+
+@pytest.fixture(scope="module")
+def marketing_run(tmp_path_factory):
+    """Customers with every reason not to be contacted, and one customer at two dealers."""
+    root = tmp_path_factory.mktemp("marketing")
+    landing = root / "landing"
+    header = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,marketing_consent\n"
+    write_file(landing, "D01/service/ro.csv", header + "\n".join([
+        "A1,2024-01-05,500,LSVAU2180N2183291,C1,王芳,13800138001,,是",
+        "B1,2024-01-06,500,LSVAU2180N2183292,C2,李强,13800138002,,否",
+        "C1,2024-01-07,500,LSVAU2180N2183293,C3,赵敏,13800138003,,",
+        "D1,2024-01-08,500,LSVAU2180N2183294,C4,钱磊,13800138004,,是",
+        "E1,2024-01-09,500,LSVAU2180N2183295,C5,孙伟,13800138005,11010519491231002x,Y",
+        "F1,2024-01-10,500,LSVAU2180N2183296,C6,周杰,,,是",
+    ]) + "\n")
+    write_file(landing, "D02/service/ro.csv", header + "A2,2024-03-01,800,LSVAU2180N2183291,K1,王芳,13800138001,,\n")
+    write_file(landing, "suppression.csv", "value\n+86 138-0013-8004\n11010519491231002X\n")
+    out = root / "out"
+    run_pipeline(landing, out)
+    return out
+
+
+def test_segment_members_mark_who_may_not_be_contacted_and_why(marketing_run):
+    table = pq.read_table(marketing_run / "marts" / "segment_members.parquet")
+    why = {(row["customer_name"], row["dealer_code"]): (row["contactable"], row["why_not_contactable"])
+           for row in table.to_pylist()}
+    assert why == {
+        ("王芳", "D01"): (True, None),
+        ("王芳", "D02"): (False, "consent_unknown"),  # a yes at D01 is not a yes at D02
+        ("李强", "D01"): (False, "consent_refused"),
+        ("赵敏", "D01"): (False, "consent_unknown"),
+        ("钱磊", "D01"): (False, "suppressed"),  # the list writes the mobile +86 138-0013-8004
+        ("孙伟", "D01"): (False, "suppressed"),  # by ID number, whatever the case of its X
+        ("周杰", "D01"): (False, "no_mobile"),
+    }
+    assert {"mobile", "customer_name", "contactable", "why_not_contactable"} <= set(table.column_names)
+
+
+def test_dealer_scorecard_ranks_a_hand_made_network(con):
+    con.execute("create schema analytics; create schema ingest")
+    con.execute("create table analytics.as_of as select date '2025-12-31' as as_of")
+    con.execute("""create table ingest.dealers (dealer_code varchar, dealer_name varchar, region varchar,
+                   city varchar)""")
+    con.execute("""create table analytics.features as select * from (values
+        ('x1', 'X', 10), ('x2', 'X', 800), ('y1', 'Y', 30), ('y2', 'Y', 400), ('y3', 'Y', 20))
+        t(customer_id, home_dealer_code, recency_days)""")
+    con.execute("""create table analytics.lifecycle as select * from (values
+        ('x1', 'stable'), ('x2', 'lost'), ('y1', 'stable'), ('y2', 'churning'), ('y3', 'new'))
+        t(customer_id, lifecycle_stage)""")
+    con.execute("""create table analytics.lifecycle_calibration as select * from (values
+        ('x1', 'new'), ('x2', 'stable'), ('y1', 'new'), ('y2', 'new')) t(customer_id, lifecycle_stage)""")
+    con.execute("""create table analytics.abc_tiers as select * from (values
+        ('x1', 'A'), ('x2', 'C'), ('y1', 'A'), ('y2', 'B'), ('y3', 'C')) t(customer_id, abc_tier)""")
+    con.execute("""create table analytics.clv as select * from (values
+        ('x1', 100.0), ('x2', 0.0), ('y1', 300.0), ('y2', 100.0), ('y3', 50.0)) t(customer_id, clv_12m)""")
+    # serviced 13-24 months before as-of (2024-01-01 .. 2024-11-30), then back or not
+    con.execute("""create table analytics.visits as select * from (values
+        ('x1', date '2024-06-01', 'X'), ('x1', date '2025-06-01', 'X'),
+        ('x2', date '2024-05-01', 'X'),
+        ('y1', date '2024-07-01', 'Y'), ('y1', date '2025-03-01', 'X'),
+        ('y2', date '2024-08-01', 'Y'), ('y2', date '2025-01-10', 'Y'),
+        ('y3', date '2025-12-11', 'Y')) t(customer_id, visit_date, dealer_code)""")
+    rows = {row["dealer_code"]: row for row in sql.query(con, "marts/dealer_scorecard").pl().iter_rows(named=True)}
+    x, y, network = rows["X"], rows["Y"], rows["ALL"]
+    assert (x["customers"], x["active_12m"], x["stable"], x["lost"]) == (2, 1, 1, 1)
+    assert (x["retention_12m"], x["service_revisit_rate"]) == (0.5, 0.5)
+    assert (y["retention_12m"], y["service_revisit_rate"]) == (1.0, 0.5)  # y1 came back at X
+    assert (x["new_to_stable_rate"], y["new_to_stable_rate"]) == (1.0, 0.5)
+    assert (x["a_tier_share"], x["avg_clv_12m"], y["avg_clv_12m"]) == (0.5, 50.0, 150.0)
+    assert (x["retention_12m_rank"], y["retention_12m_rank"]) == (2, 1)
+    assert (x["a_tier_share_rank"], y["avg_clv_12m_rank"], y["lost_share_rank"]) == (1, 1, 1)
+    assert (x["retention_12m_percentile"], y["retention_12m_percentile"]) == (0.0, 1.0)
+    assert (x["lost_share_percentile"], y["lost_share_percentile"]) == (0.0, 1.0)
+    assert (network["customers"], network["active_12m"], network["retention_12m"]) == (5, 3, 0.75)
+    assert network["retention_12m_rank"] is None

@@ -16,7 +16,11 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, orde
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     quoted = str(partial).replace("'", "''")
-    con.execute(f"copy (select * from {table} order by {order_by}) to '{quoted}' (format parquet)")
+    try:
+        con.execute(f"copy (select * from {table} order by {order_by}) to '{quoted}' (format parquet)")
+    except Exception:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 

@@ -49,7 +49,8 @@ final as (
         signature_ids.customer_id,
         coalesce(nullif(concat_ws('+', signature_rules.rules,
             case when signature_scores.match_probability is not null then 'splink' end), ''), 'unlinked') as match_rule,
-        signature_scores.match_probability
+        -- Splink's EM sums floats across threads: the last digits differ from run to run
+        round(signature_scores.match_probability, 6) as match_probability
     from records
     join signature_ids using (signature_key)
     left join signature_rules using (signature_key)
