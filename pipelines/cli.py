@@ -1,6 +1,7 @@
 """`crm`: run the pipeline over a landing folder, or generate a synthetic one.
 
     crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict]
+    crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
 """
 
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from generator import generate_landing
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
@@ -77,6 +79,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_segment(args: argparse.Namespace) -> int:
+    from pipelines.segments import FilterError, SegmentFilter, select_members, write_list
+
+    mart = Path(args.output) / "marts" / "segment_members.parquet"
+    if not mart.is_file():
+        print(f"crm segments export: {mart} not found; run `crm run --output {args.output}` first.", file=sys.stderr)
+        return 2
+    wanted = SegmentFilter(dealers=args.dealer, stages=args.stage, tiers=args.tier, segments=args.segment,
+                           min_clv=args.min_clv, min_churn_risk=args.min_churn_risk,
+                           include_not_contactable=args.include_not_contactable)
+    try:
+        rows, left_out = select_members(pl.read_parquet(mart), wanted)
+    except FilterError as exc:
+        print(f"crm segments export: {exc}", file=sys.stderr)
+        return 2
+    write_list(rows, Path(args.to))
+    reasons = ", ".join(f"{reason} {n}" for reason, n in left_out.items())
+    print(f"crm segments export: wrote {rows.height} rows to {args.to}; left out {sum(left_out.values())} "
+          f"not contactable{f' ({reasons})' if reasons else ''}")
+    return 0
+
+
 def generate(args: argparse.Namespace) -> int:
     truth = Path(args.truth) if args.truth else Path(args.out).with_name(Path(args.out).name + "_truth")
     counts = generate_landing(Path(args.out), truth, args.dealers, args.customers, args.seed)
@@ -95,6 +119,20 @@ def main(argv: list[str] | None = None) -> int:
                             help="analysis date YYYY-MM-DD (default: the latest date in the data)")
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
     run_parser.set_defaults(handler=run)
+    segments = commands.add_parser("segments", help="contact lists from the segment_members mart")
+    segment_commands = segments.add_subparsers(dest="segments_command", required=True)
+    export = segment_commands.add_parser("export", help="write a contact list as CSV (UTF-8 with BOM) or XLSX")
+    export.add_argument("--output", required=True, help="the output folder of a `crm run`")
+    export.add_argument("--to", required=True, help="file to write: .csv or .xlsx")
+    export.add_argument("--dealer", action="append", default=[], help="dealer code (repeatable)")
+    export.add_argument("--stage", action="append", default=[], help="lifecycle stage: new, stable, churning, lost")
+    export.add_argument("--tier", action="append", default=[], help="ABC tier at the dealer: A, B, C")
+    export.add_argument("--segment", action="append", default=[], help="RFM segment, e.g. 'At risk'")
+    export.add_argument("--min-clv", type=float, help="minimum 12-month CLV (yuan)")
+    export.add_argument("--min-churn-risk", type=float, help="minimum churn risk (0-1)")
+    export.add_argument("--include-not-contactable", action="store_true",
+                        help="also list customers who may not be contacted, with the reason")
+    export.set_defaults(handler=export_segment)
     gen = commands.add_parser("generate", help="write a synthetic landing folder and its ground truth")
     gen.add_argument("--out", required=True)
     gen.add_argument("--truth", help="folder for the ground truth (default: <out>_truth)")

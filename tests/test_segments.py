@@ -1,0 +1,78 @@
+"""`crm segments export`: filters, contactable only unless asked, counts of what was left out,
+a message listing the valid values, CSV with a byte-order mark and XLSX."""
+
+from __future__ import annotations
+
+import zipfile
+
+import polars as pl
+import pytest
+
+from pipelines.cli import main
+from pipelines.segments import FilterError, SegmentFilter, select_members, write_list
+
+MEMBERS = pl.DataFrame({
+    "customer_id": ["C1", "C2", "C3", "C4", "C5"],
+    "dealer_code": ["D1", "D1", "D1", "D2", "D2"],
+    "customer_name": ["王芳", "李强", "赵敏", "钱磊", "孙伟"],
+    "mobile": ["13800138001", "13800138002", "13800138003", "13800138004", None],
+    "rfm_segment": ["At risk", "At risk", "Champions", "At risk", "Lost"],
+    "rfm_segment_dealer": ["At risk", "At risk", "Champions", "At risk", "Lost"],
+    "abc_tier": ["A", "B", "A", "A", "C"],
+    "lifecycle_stage": ["churning", "churning", "stable", "churning", "lost"],
+    "clv_12m": [5000.0, 800.0, 9000.0, 4000.0, 0.0],
+    "churn_risk": [0.6, 0.7, 0.1, 0.5, 0.95],
+    "consent": ["yes", "no", "yes", "unknown", "yes"],
+    "contactable": [True, False, True, False, False],
+    "why_not_contactable": [None, "consent_refused", None, "consent_unknown", "no_mobile"],
+})
+
+
+def test_filters_keep_the_contactable_matches_and_count_the_rest():
+    rows, left_out = select_members(MEMBERS, SegmentFilter(stages=["churning"], segments=["At risk"]))
+    assert rows["customer_id"].to_list() == ["C1"]
+    assert left_out == {"consent_refused": 1, "consent_unknown": 1}
+    rows, _ = select_members(MEMBERS, SegmentFilter(dealers=["D1"], tiers=["A"], min_clv=6000))
+    assert rows["customer_id"].to_list() == ["C3"]
+    rows, left_out = select_members(MEMBERS, SegmentFilter(min_churn_risk=0.5, include_not_contactable=True))
+    assert rows["customer_id"].to_list() == ["C1", "C2", "C4", "C5"] and left_out == {}
+    assert rows["why_not_contactable"].to_list() == [None, "consent_refused", "consent_unknown", "no_mobile"]
+
+
+@pytest.mark.parametrize(("wanted", "message"), [
+    (SegmentFilter(stages=["dormant"]), "--stage 'dormant' is not valid; valid values: new, stable, churning, lost"),
+    (SegmentFilter(tiers=["D"]), "--tier 'D' is not valid; valid values: A, B, C"),
+    (SegmentFilter(dealers=["D9"]), "--dealer 'D9' is not valid; valid values: D1, D2"),
+    (SegmentFilter(segments=["VIP"]), "valid values: About to sleep, At risk, Can't lose, Champions"),
+])
+def test_a_bad_filter_value_lists_the_valid_ones(wanted, message):
+    with pytest.raises(FilterError, match=message):
+        select_members(MEMBERS, wanted)
+
+
+def test_csv_carries_a_byte_order_mark_and_xlsx_is_a_workbook(tmp_path):
+    rows, _ = select_members(MEMBERS, SegmentFilter())
+    write_list(rows, tmp_path / "list.csv")
+    data = (tmp_path / "list.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "王芳" in data.decode("utf-8-sig")
+    assert pl.read_csv(tmp_path / "list.csv")["customer_id"].to_list() == ["C1", "C3"]
+    write_list(rows, tmp_path / "list.xlsx")
+    with zipfile.ZipFile(tmp_path / "list.xlsx") as workbook:
+        sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
+        strings = workbook.read("xl/sharedStrings.xml").decode()
+    assert "<row" in sheet and "王芳" in strings and "赵敏" in strings
+
+
+def test_the_command_reports_rows_written_and_left_out(sample_run, tmp_path, capsys):
+    out, _ = sample_run
+    target = tmp_path / "churning.csv"
+    assert main(["segments", "export", "--output", str(out), "--to", str(target), "--stage", "churning"]) == 0
+    written = pl.read_csv(target)
+    assert set(written["lifecycle_stage"]) == {"churning"} and written["contactable"].all()
+    members = pl.read_parquet(out / "marts" / "segment_members.parquet").filter(
+        pl.col("lifecycle_stage") == "churning")
+    report = capsys.readouterr().out
+    assert f"wrote {written.height} rows" in report
+    assert f"left out {members.height - written.height} not contactable" in report
+    assert main(["segments", "export", "--output", str(out), "--to", str(target), "--tier", "Z"]) == 2
+    assert "valid values: A, B, C" in capsys.readouterr().err
