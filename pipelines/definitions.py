@@ -27,6 +27,7 @@ ALL_ASSETS = [
     marts.segment_members_mart,
     marts.dealer_scorecard_mart,
     marts.manifest,
+    marts.head_office_report_html,
 ]
 
 

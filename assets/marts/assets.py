@@ -5,10 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 import sql
-from assets.analytics.assets import abc, churn_risk, clv, clv_holdout, lifecycle, rfm
+from assets.analytics.assets import abc, action_lists, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
 from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_manifest
+from assets.marts.report import head_office_report, write_report
 from assets.materialize import stopwatch
 from models.settings import MarketingSettings
 from pipelines.resources import LandingFolder, Warehouse
@@ -78,3 +79,21 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
                           "marts": marts})
     return dg.MaterializeResult(metadata={"path": str(path), "as_of": as_of.isoformat(),
                                           "input_fingerprint": fingerprint})
+
+
+@dg.asset(key_prefix="marts", group_name=GROUP, deps=[dealer_scorecard_mart, customer_360_mart, action_lists],
+          kinds={"html", "plotly"})
+def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
+    """`<output>/reports/head_office.html`: one self-contained page comparing dealers (lifecycle
+    mix, retention against the network, CLV distribution, A-tier share, RFM segment mix, the two
+    action lists' sizes) with the scorecard table; charts work offline."""
+    with warehouse.connect() as con, stopwatch() as timing:
+        scorecard = con.execute("select * from marts.dealer_scorecard order by dealer_code = 'ALL', dealer_code").pl()
+        document = head_office_report(
+            scorecard, sql.query(con, "marts/report_clv_quantiles").pl(), sql.query(con, "marts/report_segment_mix").pl(),
+            sql.query(con, "marts/report_action_lists").pl(),
+            con.execute("select as_of from analytics.as_of").fetchone()[0])
+        path = warehouse.path / "reports" / "head_office.html"
+        write_report(path, document)
+    return dg.MaterializeResult(metadata={"path": str(path), "seconds": timing["seconds"],
+                                          "dealers": scorecard.height - 1, "bytes": len(document.encode())})

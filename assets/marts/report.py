@@ -1,0 +1,145 @@
+"""The head-office report: one self-contained HTML file comparing dealers, with plotly charts
+whose JavaScript is embedded (no CDN, opens offline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.offline import get_plotlyjs
+
+from models.lifecycle import STAGES
+
+STAGE_COLOURS = {"new": "#4c9be8", "stable": "#2ca02c", "churning": "#ff9f1c", "lost": "#d62728"}
+SCORECARD_COLUMNS = {
+    "dealer_code": "dealer", "dealer_name": "name", "customers": "customers", "active_12m": "active 12m",
+    "retention_12m": "retention", "service_revisit_rate": "revisit here", "new_to_stable_rate": "new to stable",
+    "a_tier_share": "A-tier share", "avg_clv_12m": "avg CLV 12m", "churning": "churning", "lost": "lost",
+}
+
+
+def _figure_html(figure: go.Figure, element_id: str) -> str:
+    figure.update_layout(template="plotly_white", height=380, margin={"l": 60, "r": 20, "t": 50, "b": 60})
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=element_id, default_width="100%",
+                          config={"responsive": True, "displaylogo": False})
+
+
+def lifecycle_mix(scorecard: pl.DataFrame) -> go.Figure:
+    dealers = scorecard["dealer_code"].to_list()
+    figure = go.Figure([go.Bar(name=stage, x=dealers, y=(scorecard[stage] / scorecard["customers"]).to_list(),
+                               marker_color=STAGE_COLOURS[stage]) for stage in STAGES])
+    return figure.update_layout(barmode="stack", title="Lifecycle mix of home customers", yaxis_tickformat=".0%")
+
+
+def retention(scorecard: pl.DataFrame) -> go.Figure:
+    dealers = scorecard.filter(pl.col("dealer_code") != "ALL")
+    network = scorecard.filter(pl.col("dealer_code") == "ALL")["retention_12m"].item()
+    figure = go.Figure([
+        go.Bar(name="back anywhere in the network", x=dealers["dealer_code"].to_list(),
+               y=dealers["retention_12m"].to_list(), marker_color="#2ca02c"),
+        go.Bar(name="back at the same dealer", x=dealers["dealer_code"].to_list(),
+               y=dealers["service_revisit_rate"].to_list(), marker_color="#98df8a"),
+    ])
+    if network is not None:
+        figure.add_hline(y=network, line_dash="dash", annotation_text=f"network {network:.0%}")
+    return figure.update_layout(barmode="group", yaxis_tickformat=".0%",
+                                title="13-month service retention against the network")
+
+
+def clv_distribution(quantiles: pl.DataFrame) -> go.Figure:
+    figure = go.Figure(go.Box(
+        x=quantiles["dealer_code"].to_list(), q1=quantiles["q1"].to_list(), median=quantiles["median"].to_list(),
+        q3=quantiles["q3"].to_list(), lowerfence=quantiles["p05"].to_list(), upperfence=quantiles["p95"].to_list(),
+        name="12-month CLV", marker_color="#4c9be8"))
+    return figure.update_layout(title="12-month CLV: quartiles, 5th-95th percentiles", yaxis_title="yuan")
+
+
+def a_tier_share(scorecard: pl.DataFrame) -> go.Figure:
+    dealers = scorecard.filter(pl.col("dealer_code") != "ALL")
+    figure = go.Figure(go.Bar(x=dealers["dealer_code"].to_list(), y=dealers["a_tier_share"].to_list(),
+                              marker_color="#9467bd"))
+    return figure.update_layout(title="Share of home customers in the A tier", yaxis_tickformat=".0%")
+
+
+def segment_mix(segments: pl.DataFrame) -> go.Figure:
+    figure = go.Figure([go.Bar(name=name, x=part["dealer_code"].to_list(), y=part["share"].to_list())
+                        for (name,), part in segments.sort("rfm_segment").group_by("rfm_segment",
+                                                                                 maintain_order=True)])
+    return figure.update_layout(barmode="stack", title="RFM segment mix", yaxis_tickformat=".0%")
+
+
+def action_list_sizes(sizes: pl.DataFrame) -> go.Figure:
+    figure = go.Figure([
+        go.Bar(name="new, not yet stable", x=sizes["dealer_code"].to_list(), y=sizes["new_not_yet_stable"].to_list(),
+               marker_color=STAGE_COLOURS["new"]),
+        go.Bar(name="stable, starting to churn", x=sizes["dealer_code"].to_list(),
+               y=sizes["stable_starting_to_churn"].to_list(), marker_color=STAGE_COLOURS["churning"]),
+    ])
+    return figure.update_layout(barmode="group", title="Customers to act on now")
+
+
+def _scorecard_table(scorecard: pl.DataFrame) -> str:
+    columns = [c for c in SCORECARD_COLUMNS if c in scorecard.columns]
+    head = "".join(f"<th>{html.escape(SCORECARD_COLUMNS[c])}</th>" for c in columns)
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.1%}" if abs(value) <= 1 else f"{value:,.0f}"
+        return html.escape("" if value is None else str(value))
+
+    body = "".join("<tr>" + "".join(f"<td>{cell(row[c])}</td>" for c in columns) + "</tr>"
+                   for row in scorecard.select(columns).iter_rows(named=True))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def head_office_report(scorecard: pl.DataFrame, clv_quantiles: pl.DataFrame, segments: pl.DataFrame,
+                       action_lists: pl.DataFrame, as_of: dt.date) -> str:
+    """The report as one HTML document."""
+    charts = [
+        ("lifecycle", lifecycle_mix(scorecard)),
+        ("retention", retention(scorecard)),
+        ("clv", clv_distribution(clv_quantiles)),
+        ("a-tier", a_tier_share(scorecard)),
+        ("segments", segment_mix(segments)),
+        ("actions", action_list_sizes(action_lists)),
+    ]
+    sections = "\n".join(f'<section class="chart">{_figure_html(figure, f"chart-{name}")}</section>'
+                         for name, figure in charts)
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>dealer-crm: dealers compared, as of {as_of.isoformat()}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }}
+th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
+.charts {{ display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1em; }}
+@media (max-width: 1000px) {{ .charts {{ grid-template-columns: minmax(0, 1fr); }} }}
+</style>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head>
+<body>
+<h1>Dealers compared, as of {as_of.isoformat()}</h1>
+<p>Customers count at their home dealer. Retention: of the customers serviced 13 to 24 months before
+as-of, the share serviced again since. No customer names, mobiles or ID numbers appear here.</p>
+{_scorecard_table(scorecard)}
+<div class="charts">
+{sections}
+</div>
+</body>
+</html>
+"""
+
+
+def write_report(path: Path, document: str) -> None:
+    """Write via a temporary file and an atomic rename, like the marts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(document, encoding="utf-8")
+    os.replace(partial, path)
