@@ -75,7 +75,7 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
     marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
              for mart in PUBLISHED}
     path = warehouse.marts_dir / "_manifest.json"
-    write_manifest(path, {"as_of": as_of.isoformat(), "run_id": context.run_id, "input_fingerprint": fingerprint,
+    write_manifest(path, {"as_of": as_of.isoformat(), "run_id": context.run.run_id, "input_fingerprint": fingerprint,
                           "marts": marts})
     return dg.MaterializeResult(metadata={"path": str(path), "as_of": as_of.isoformat(),
                                           "input_fingerprint": fingerprint})
