@@ -20,6 +20,10 @@ CUSTOMER_360 = ["customer_id", "home_dealer_code", "first_seen", "last_seen", "n
                 "rfm_segment", "abc_tier", "lifecycle_stage", "p_alive", "expected_visits_12m", "clv_12m",
                 "churn_risk"]
 CLV_MODEL = ["model", "param", "value", "time_unit", "n_customers", "calibration_end"]
+SEGMENT_MEMBERS = ["customer_id", "dealer_code", "rfm_segment", "abc_tier", "lifecycle_stage", "clv_12m",
+                   "customer_name", "mobile", "contactable", "why_not_contactable"]
+DEALER_SCORECARD = ["dealer_code", "customers", "active_12m", "new", "stable", "churning", "lost", "retention_12m",
+                    "service_revisit_rate", "a_tier_share", "avg_clv_12m"]
 PERSONAL = {"customer_name", "mobile", "phone", "id_number", "address", "email", "birth_date"}
 MOBILE_OR_ID = re.compile(r"1[3-9]\d{9}|\d{17}[\dX]")
 
@@ -35,6 +39,22 @@ def test_customer_360_has_the_contract_columns_and_one_row_per_customer(sample_r
     assert set(table["abc_tier"].to_pylist()) == {"A", "B", "C"}
     assert pc.min(table["p_alive"]).as_py() >= 0 and pc.max(table["p_alive"]).as_py() <= 1
     assert pc.min(table["clv_12m"]).as_py() >= 0
+
+
+def test_marketing_and_head_office_marts_have_the_contract_columns(sample_run):
+    out, _ = sample_run
+    members = pq.read_table(out / "marts" / "segment_members.parquet")
+    assert set(SEGMENT_MEMBERS) <= set(members.column_names)
+    pairs = list(zip(members["dealer_code"].to_pylist(), members["customer_id"].to_pylist(), strict=True))
+    assert pairs == sorted(set(pairs))
+    scorecard = pq.read_table(out / "marts" / "dealer_scorecard.parquet")
+    assert set(DEALER_SCORECARD) <= set(scorecard.column_names)
+    kpis = [c for c in DEALER_SCORECARD if c != "dealer_code"]
+    assert {f"{kpi}_rank" for kpi in kpis} | {f"{kpi}_percentile" for kpi in kpis} <= set(scorecard.column_names)
+    assert scorecard["dealer_code"].to_pylist() == ["BJ002", "CD004", "GZ003", "HZ005", "NJ006", "SH001", "ALL"]
+    assert not PERSONAL & set(scorecard.column_names)
+    rows = scorecard.to_pylist()
+    assert sum(r["customers"] for r in rows[:-1]) == rows[-1]["customers"]
 
 
 def test_customer_360_holds_no_name_mobile_or_id_number(sample_run):

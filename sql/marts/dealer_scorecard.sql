@@ -7,8 +7,9 @@
 --   service_revisit_rate  the same customers, serviced again at this dealer
 --   new_to_stable_rate    of the home customers who were new 12 months ago, the share stable now
 --   a_tier_share          share of home customers in the network's A tier
--- Every KPI also has a rank among dealers (1 = best; fewer churning or lost is better) and a
--- network percentile (1.0 = best, 0.0 = worst).
+-- Every KPI also has a rank among dealers (1 = best: more customers, active, new and stable, fewer
+-- churning and lost, higher rates) and a network percentile (1.0 = best, 0.0 = worst). Counts
+-- grow with a dealer's size; the *_share columns compare dealers of any size.
 with as_of as (
     select
         as_of,
@@ -120,6 +121,10 @@ ranked as (
         rank() over (order by customers desc) as customers_rank,
         rank() over (order by active_12m desc) as active_12m_rank,
         rank() over (order by active_share desc) as active_share_rank,
+        rank() over (order by new desc) as new_rank,
+        rank() over (order by stable desc) as stable_rank,
+        rank() over (order by churning asc) as churning_rank,
+        rank() over (order by lost asc) as lost_rank,
         rank() over (order by retention_12m desc nulls last) as retention_12m_rank,
         rank() over (order by service_revisit_rate desc nulls last) as service_revisit_rate_rank,
         rank() over (order by new_to_stable_rate desc nulls last) as new_to_stable_rate_rank,
@@ -130,6 +135,10 @@ ranked as (
         percent_rank() over (order by customers) as customers_percentile,
         percent_rank() over (order by active_12m) as active_12m_percentile,
         percent_rank() over (order by active_share) as active_share_percentile,
+        percent_rank() over (order by new) as new_percentile,
+        percent_rank() over (order by stable) as stable_percentile,
+        percent_rank() over (order by churning desc) as churning_percentile,
+        percent_rank() over (order by lost desc) as lost_percentile,
         percent_rank() over (order by retention_12m nulls first) as retention_12m_percentile,
         percent_rank() over (order by service_revisit_rate nulls first) as service_revisit_rate_percentile,
         percent_rank() over (order by new_to_stable_rate nulls first) as new_to_stable_rate_percentile,
