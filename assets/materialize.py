@@ -25,6 +25,11 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, *
     return {"dagster/row_count": rows, "table": table, "seconds": seconds, **extra}
 
 
+def markdown_table(table) -> dg.MetadataValue:
+    """A small Polars frame as a Markdown table in the asset's metadata."""
+    return dg.MetadataValue.md(table.to_pandas().to_markdown(index=False))
+
+
 def materialize_sql(con: duckdb.DuckDBPyConnection, name: str, table: str, view: bool = False,
                     **params) -> dg.MaterializeResult:
     """Replace `table` (or view) with `sql/<name>.sql` and report rows and seconds."""

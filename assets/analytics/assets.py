@@ -16,7 +16,7 @@ import polars as pl
 
 import sql
 from assets.identity.assets import signature_ids, vehicles
-from assets.materialize import materialize_sql, stopwatch, table_metadata
+from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
 from models import churn
 from models.abc import abc_tiers, tier_shares
 from models.clv import TIME_UNIT, fit_clv, holdout_metrics, score_customers, unfit_reason
@@ -42,10 +42,6 @@ def cutoff(con: duckdb.DuckDBPyConnection, horizons_back: int) -> dt.date:
 
 def frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
     return con.execute(query).pl()
-
-
-def _markdown(table: pl.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(table.to_pandas().to_markdown(index=False))
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[signature_ids, vehicles], kinds={"duckdb"})
@@ -96,7 +92,7 @@ def rfm(warehouse: Warehouse) -> dg.MaterializeResult:
             sql.store_frame(con, "analytics.rfm", scores)
         segments = scores.group_by("rfm_segment").len().sort("len", descending=True)
         return dg.MaterializeResult(metadata=table_metadata(con, "analytics.rfm", timing["seconds"],
-                                                            segments=_markdown(segments)))
+                                                            segments=markdown_table(segments)))
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
@@ -120,7 +116,7 @@ def abc(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=table_metadata(
             con, "analytics.abc_tiers", timing["seconds"],
             **{f"{tier}_{k}": v for tier, share in shares.items() for k, v in share.items()},
-            dealer_a_shares=_markdown(dealer_a)))
+            dealer_a_shares=markdown_table(dealer_a)))
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
@@ -166,7 +162,7 @@ def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: 
     return summary, scores, parameters, {
         "model": "fitted", "fit_seconds": fit_timing["seconds"], "repeat_customers": model.n_repeat_customers,
         "frequency_spend_correlation": round(model.frequency_spend_correlation, 4),
-        "parameters": _markdown(parameters.select("model", "param", "value"))}
+        "parameters": markdown_table(parameters.select("model", "param", "value"))}
 
 
 @dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})

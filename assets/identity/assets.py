@@ -10,7 +10,7 @@ import dagster as dg
 
 import sql
 from assets.ingest.assets import sales_assets, service_assets
-from assets.materialize import materialize_sql, stopwatch, table_metadata
+from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
 from models.identity import IdentitySettings, connected_components, link_profiles, pinyin_chars
 from pipelines.resources import Warehouse
 
@@ -65,7 +65,7 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=table_metadata(
             con, "identity.profile_links", timing["seconds"], pairs_above_threshold=scored,
             threshold=settings.match_threshold, model=model.status,
-            parameters=dg.MetadataValue.md(model.parameters.to_pandas().to_markdown(index=False))))
+            parameters=markdown_table(model.parameters)))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})

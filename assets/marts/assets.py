@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 import sql
 from assets.analytics.assets import abc, action_lists, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
-from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_manifest
-from assets.marts.report import head_office_report, write_report
+from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_text_atomically
+from assets.marts.report import head_office_report
 from assets.materialize import stopwatch
 from models.settings import MarketingSettings
 from pipelines.resources import LandingFolder, Warehouse
@@ -75,8 +77,8 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
     marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
              for mart in PUBLISHED}
     path = warehouse.marts_dir / "_manifest.json"
-    write_manifest(path, {"as_of": as_of.isoformat(), "run_id": context.run.run_id, "input_fingerprint": fingerprint,
-                          "marts": marts})
+    write_text_atomically(path, json.dumps({"as_of": as_of.isoformat(), "run_id": context.run.run_id,
+                                            "input_fingerprint": fingerprint, "marts": marts}, indent=2))
     return dg.MaterializeResult(metadata={"path": str(path), "as_of": as_of.isoformat(),
                                           "input_fingerprint": fingerprint})
 
@@ -94,6 +96,6 @@ def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
             sql.query(con, "marts/report_action_lists").pl(),
             con.execute("select as_of from analytics.as_of").fetchone()[0])
         path = warehouse.path / "reports" / "head_office.html"
-        write_report(path, document)
+        write_text_atomically(path, document)
     return dg.MaterializeResult(metadata={"path": str(path), "seconds": timing["seconds"],
                                           "dealers": scorecard.height - 1, "bytes": len(document.encode())})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -25,10 +24,11 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, orde
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def write_manifest(path: Path, manifest: dict) -> None:
-    """Write `_manifest.json` the same way: a temporary file, then an atomic rename."""
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a text file (the manifest, the report) the same way: a temporary file, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
@@ -135,11 +133,3 @@ as-of, the share serviced again since. No customer names, mobiles or ID numbers 
 </body>
 </html>
 """
-
-
-def write_report(path: Path, document: str) -> None:
-    """Write via a temporary file and an atomic rename, like the marts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(document, encoding="utf-8")
-    os.replace(partial, path)
