@@ -1,4 +1,4 @@
-"""The one Definitions of dealer-crm: every asset, check and resource."""
+"""The one Definitions of dealer-crm: every asset, check, resource, the sensor and the schedule."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from assets.analytics import assets as analytics
 from assets.identity import assets as identity
 from assets.ingest import assets as ingest
 from assets.marts import assets as marts
+from pipelines.automation import JOB_NAME, landing_sensor, nightly_refresh
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ALL_ASSETS = [
@@ -43,7 +44,9 @@ def env_resources() -> dict:
 def build_definitions(resources: dict) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
-        jobs=[dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all())],
+        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all())],
+        sensors=[landing_sensor],
+        schedules=[nightly_refresh],
         resources=resources,
     )
 

@@ -1,0 +1,55 @@
+"""The landing sensor and the nightly schedule, evaluated against an ephemeral instance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import dagster as dg
+
+from pipelines.automation import landing_sensor, nightly_refresh
+from pipelines.definitions import build_definitions
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from tests.conftest import write_file
+
+
+def evaluate(instance: dg.DagsterInstance, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    return landing_sensor(context), context.cursor
+
+
+def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin\nR1,2024-01-05,500,V\n")
+    monkeypatch.setenv("CRM_INPUT_DIR", str(landing))
+    instance = dg.DagsterInstance.ephemeral()
+
+    first, cursor = evaluate(instance, None)
+    assert isinstance(first, dg.RunRequest) and first.run_key == cursor
+    again, same_cursor = evaluate(instance, cursor)
+    assert isinstance(again, dg.SkipReason) and same_cursor == cursor
+
+    write_file(landing, "D02/sales/sales.csv", "sale_id,sale_date,sale_amount,vin\nS1,2024-02-01,1000,V\n")
+    new, new_cursor = evaluate(instance, cursor)
+    assert isinstance(new, dg.RunRequest) and new.run_key == new_cursor != cursor
+
+
+def test_the_sensor_skips_when_the_landing_folder_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INPUT_DIR", str(tmp_path / "nowhere"))
+    result, _ = evaluate(dg.DagsterInstance.ephemeral(), None)
+    assert isinstance(result, dg.SkipReason) and "not a folder" in result.skip_message
+
+
+def test_the_nightly_tick_runs_at_two_in_shanghai_as_of_that_day(tmp_path):
+    assert nightly_refresh.cron_schedule == "0 2 * * *"
+    assert nightly_refresh.execution_timezone == "Asia/Shanghai"
+    tick = dt.datetime(2026, 11, 24, 2, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    request = nightly_refresh(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert request.run_config == {"resources": {"run_settings": {"config": {"as_of": "2026-11-24"}}}}
+    defs = build_definitions({"landing": LandingFolder(input_dir=str(tmp_path)),
+                              "warehouse": Warehouse(output_dir=str(tmp_path / "out")),
+                              "run_settings": RunSettings()})
+    job = defs.resolve_job_def("materialize_all")
+    assert dg.validate_run_config(job, request.run_config)["resources"]["run_settings"]["config"]["as_of"] == \
+        "2026-11-24"
+    assert {s.name for s in defs.resolve_all_job_defs()} >= {"materialize_all"}
