@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"crm run: --output {output_dir} cannot be created: {exc.strerror}.", file=sys.stderr)
         return 2
 
-    from pipelines.definitions import ALL_ASSETS
+    from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
 
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         "run_settings": RunSettings(as_of=args.as_of or ""),
     }
     job = dg.define_asset_job("crm_run", selection=dg.AssetSelection.all(), hooks={_report_asset})
-    defs = dg.Definitions(assets=ALL_ASSETS, jobs=[job], resources=resources)
+    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     print(f"crm run: {input_dir} -> {output_dir}")
     result = defs.resolve_job_def("crm_run").execute_in_process(

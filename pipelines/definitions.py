@@ -8,6 +8,7 @@ from assets.analytics import assets as analytics
 from assets.identity import assets as identity
 from assets.ingest import assets as ingest
 from assets.marts import assets as marts
+from assets.quality.checks import quality_checks
 from pipelines.automation import JOB_NAME, landing_sensor, nightly_refresh
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
@@ -32,6 +33,9 @@ ALL_ASSETS = [
 ]
 
 
+ALL_CHECKS = quality_checks
+
+
 def env_resources() -> dict:
     """Resources resolved from the environment at run time (dagster dev, schedules, sensors)."""
     return {
@@ -44,6 +48,7 @@ def env_resources() -> dict:
 def build_definitions(resources: dict) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
         jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all())],
         sensors=[landing_sensor],
         schedules=[nightly_refresh],

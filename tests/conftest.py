@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 import sql
-from pipelines.definitions import ALL_ASSETS
+from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") ->
 def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "") -> dg.ExecuteInProcessResult:
     """Materialize every asset through Dagster, in process, as `crm run` does."""
     result = dg.materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, *ALL_CHECKS],
         resources={
             "landing": LandingFolder(input_dir=str(input_dir)),
             "warehouse": Warehouse(output_dir=str(output_dir)),

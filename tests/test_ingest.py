@@ -148,4 +148,4 @@ def test_day_first_is_learnt_from_the_file(tmp_path):
 def test_rows_conserved_check_passes(landing, tmp_path):
     result = run_pipeline(landing, tmp_path / "out")
     evaluations = result.get_asset_check_evaluations()
-    assert [(e.check_name, e.passed) for e in evaluations] == [("rows_conserved", True)]
+    assert ("rows_conserved", True) in [(e.check_name, e.passed) for e in evaluations]

@@ -1,0 +1,76 @@
+"""Data-quality checks as Dagster asset checks, validated with great-expectations.
+
+Each check runs one SQL file of metrics in DuckDB and validates them (`expectations.py`).
+Blocking checks (all of these) stop the assets downstream of a failing one in the same run:
+bad clean records never reach identity resolution, bad analytics never reach a mart, and a
+marketing list that would contact a suppressed customer stops the manifest and the report.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+import sql
+from assets.analytics.assets import abc, clv, lifecycle, rfm
+from assets.ingest.assets import sales_assets, service_assets
+from assets.marts.assets import segment_members_mart
+from assets.quality.expectations import validate_metrics
+from models.settings import AnalyticsSettings
+from pipelines.resources import Warehouse
+
+ZERO = (0, 0)
+SETTINGS = AnalyticsSettings()
+A_SHARE = SETTINGS.a_share
+
+
+def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: dict[str, tuple[float, float]],
+                   additional_deps: list[dg.AssetsDefinition], description: str, **params) -> dg.AssetChecksDefinition:
+    @dg.asset_check(name=name, asset=asset, additional_deps=additional_deps, blocking=True, description=description)
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        with warehouse.connect() as con:
+            result = sql.query(con, f"checks/{query}", **params)
+            metrics = dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
+        results = validate_metrics(name, metrics, ranges)
+        failed = [r for r in results if not r.passed]
+        return dg.AssetCheckResult(
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(f"{r.metric} = {r.value:g}, expected {r.low:g} to {r.high:g}" for r in failed)
+            or None,
+            metadata={"rows": int(metrics["rows"]), "failing_rows": int(sum(r.value for r in failed if r.high == 0)),
+                      **{r.metric: r.value for r in results if r.value is not None}},
+        )
+    return check
+
+
+clean_records_valid = _quality_check(
+    "clean_records_valid", service_assets[1], "clean_records",
+    {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
+    [sales_assets[1]],
+    "Clean sales and repair orders: record ids present and unique per dealer, dates from 1990 to "
+    "today, no negative amounts.")
+
+customer_analytics_valid = _quality_check(
+    "customer_analytics_valid", lifecycle, "customer_analytics",
+    {"duplicate_keys": ZERO, "null_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO,
+     "unknown_lifecycle_stages": ZERO, "unknown_abc_tiers": ZERO, "scores_out_of_range": ZERO,
+     "probabilities_out_of_range": ZERO, "a_value_share": (A_SHARE, A_SHARE + 0.05),
+     "a_customer_share": (0.0, A_SHARE)},
+    [abc, clv, rfm],
+    "Per-customer analytics: one row per customer, dates up to as-of, no negative value or CLV, "
+    "stages and tiers from their code sets, scores 1-5, p_alive a probability; the A tier brings "
+    "80-85% of the value with fewer than 80% of the customers (judged from 100 customers on).",
+    min_customers=SETTINGS.min_customers)
+
+segment_members_safe = _quality_check(
+    "segment_members_safe", segment_members_mart, "segment_members",
+    {"duplicate_keys": ZERO, "contactable_without_mobile": ZERO, "contactable_after_refusal": ZERO,
+     "contactable_but_suppressed": ZERO},
+    [],
+    "Marketing list: one row per customer and dealer; nobody contactable without a mobile, after a "
+    "refusal or on the suppression list.")
+
+quality_checks = [clean_records_valid, customer_analytics_valid, segment_members_safe]

@@ -1,0 +1,46 @@
+"""Data-quality checks: great-expectations on DuckDB's metrics, passing on the sample and
+stopping the run's downstream assets on a broken landing folder."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.quality.expectations import validate_metrics
+from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from tests.conftest import write_file
+
+
+def test_metrics_are_validated_against_their_ranges():
+    results = validate_metrics("example", {"rows": 10, "duplicate_keys": 0, "a_value_share": 0.9},
+                               {"duplicate_keys": (0, 0), "a_value_share": (0.8, 0.85)})
+    assert [(r.metric, r.passed) for r in results] == [("duplicate_keys", True), ("a_value_share", False)]
+    (unjudged,) = validate_metrics("unjudged", {"rows": 3, "a_value_share": None}, {"a_value_share": (0.8, 0.85)})
+    assert unjudged.passed and unjudged.value is None
+
+
+def test_every_check_passes_on_the_sample(sample_run):
+    _, result = sample_run
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {"rows_conserved": True, "clean_records_valid": True, "customer_analytics_valid": True,
+                           "segment_members_safe": True}
+
+
+def test_a_repair_order_dated_in_the_future_stops_everything_downstream(tmp_path):
+    landing = tmp_path / "landing"
+    write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
+               "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n"
+               "R2,2099-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
+    result = dg.materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        resources={"landing": LandingFolder(input_dir=str(landing)),
+                   "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_records_valid"]
+    assert not evaluation.passed
+    assert evaluation.metadata["dates_out_of_range"].value == 1
+    assert evaluation.metadata["failing_rows"].value == 1
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "clean/repair_orders" in materialized
+    assert not any(key.startswith(("identity/", "analytics/", "marts/customer")) for key in materialized)
+    assert not (tmp_path / "out" / "marts" / "customer_360.parquet").exists()
