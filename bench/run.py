@@ -24,6 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ASSET_LINE = re.compile(r"^\s+(\S+)\s+(\d*)\s+rows\s+([\d.]+) s$")
+CHECK_LINE = re.compile(r"^\s+check (\S+)\s+(passed|FAILED)\s+([\d.]+) s$")
 
 
 def _child(args: list[str]) -> tuple[float, float, str]:
@@ -90,6 +91,7 @@ def run_pipeline(landing: Path, output: Path) -> dict:
         shutil.rmtree(output)
     seconds, peak_mb, stdout = _child([str(BIN / "crm"), "run", "--input", str(landing), "--output", str(output)])
     by_asset = {m[1]: float(m[3]) for m in map(ASSET_LINE.match, stdout.splitlines()) if m}
+    by_asset |= {f"check/{m[1]}": float(m[3]) for m in map(CHECK_LINE.match, stdout.splitlines()) if m}
     rows = {m[1]: int(m[2] or 0) for m in map(ASSET_LINE.match, stdout.splitlines()) if m}
     return {"seconds_total": round(seconds, 2), "seconds_by_asset": by_asset, "rows_by_asset": rows,
             "peak_rss_mb": round(peak_mb), "summary": [l for l in stdout.splitlines() if l.startswith(("files:", "rows:"))]}
@@ -145,6 +147,7 @@ def main() -> None:
                          or name == "marts/rejects")
     identity_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("identity/"))
     analytics_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("analytics/"))
+    checks_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("check/"))
     ratio = pipeline["seconds_total"] / bare["seconds"]
     run = {
         "scale": args.scale,
@@ -162,6 +165,8 @@ def main() -> None:
         "identity_precision": round(accuracy["precision"], 5),
         "identity_recall": round(accuracy["recall"], 5),
         "analytics_seconds": round(analytics_seconds, 2),
+        "checks_seconds": round(checks_seconds, 2),
+        "checks_share_of_run": round(checks_seconds / pipeline["seconds_total"], 3),
         "analytics": analytics_figures(output),
         "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
                     "python": platform.python_version()},
@@ -191,7 +196,8 @@ def _append_summary(run: dict, summary: list[str]) -> None:
         f"{run['analytics']['clv_holdout_aggregate_error']:+.1%}, top-decile lift "
         f"{run['analytics']['clv_holdout_top_decile_lift']}; churn backtest ROC AUC: classifier "
         f"{run['analytics'].get('churn_roc_auc_churn_classifier')}, BG/NBD p_alive "
-        f"{run['analytics'].get('churn_roc_auc_bgnbd_p_alive')}, random {run['analytics'].get('churn_roc_auc_random')}.",
+        f"{run['analytics'].get('churn_roc_auc_bgnbd_p_alive')}, random {run['analytics'].get('churn_roc_auc_random')}. "
+        f"Data-quality checks {run['checks_seconds']:.1f} s = {run['checks_share_of_run']:.1%} of the run.",
         "", *[f"    {line}" for line in summary], "",
     ]
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:

@@ -29,15 +29,28 @@ def _as_of(value: str) -> str:
     return value
 
 
+def _check_line(context: dg.HookContext) -> str | None:
+    """The line of an asset check's step: its name, passed or FAILED, seconds."""
+    for record in context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        if record.step_key == context.step_key:
+            evaluation = record.dagster_event.event_specific_data
+            seconds = evaluation.metadata.get("seconds")
+            return (f"  check {evaluation.check_name:<22} {'passed' if evaluation.passed else 'FAILED':>12}      "
+                    f"{getattr(seconds, 'value', 0) or 0:>8.2f} s")
+    return None
+
+
 @dg.success_hook
 def _report_asset(context: dg.HookContext) -> None:
-    """One line per asset as it finishes: name, rows, seconds."""
+    """One line per asset as it finishes (name, rows, seconds), one per asset check."""
     metadata = next(iter(context.op_output_metadata.values()), {}) if context.op_output_metadata else {}
     rows = metadata.get("dagster/row_count")
     rows = getattr(rows, "value", rows)
     seconds = metadata.get("seconds")
     seconds = getattr(seconds, "value", seconds)
-    print(f"  {context.op.name.replace('__', '/'):<28} {rows if rows is not None else '':>12} rows {seconds or 0:>8.2f} s", flush=True)
+    line = _check_line(context) if rows is None and seconds is None else None
+    print(line or f"  {context.op.name.replace('__', '/'):<28} {rows if rows is not None else '':>12} rows "
+                  f"{seconds or 0:>8.2f} s", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import sql
 from assets.analytics.assets import abc, clv, lifecycle, rfm
 from assets.ingest.assets import sales_assets, service_assets
 from assets.marts.assets import segment_members_mart
+from assets.materialize import stopwatch
 from assets.quality.expectations import validate_metrics
 from models.settings import AnalyticsSettings
 from pipelines.resources import Warehouse
@@ -30,17 +31,18 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: di
     @dg.asset_check(name=name, asset=asset, additional_deps=additional_deps, blocking=True, description=description)
     def check(warehouse: Warehouse) -> dg.AssetCheckResult:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        with warehouse.connect() as con:
-            result = sql.query(con, f"checks/{query}", **params)
-            metrics = dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
-        results = validate_metrics(name, metrics, ranges)
+        with stopwatch() as timing:
+            with warehouse.connect() as con:
+                result = sql.query(con, f"checks/{query}", **params)
+                metrics = dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
+            results = validate_metrics(name, metrics, ranges)
         failed = [r for r in results if not r.passed]
         return dg.AssetCheckResult(
             passed=not failed,
             severity=dg.AssetCheckSeverity.ERROR,
             description="; ".join(f"{r.metric} = {r.value:g}, expected {r.low:g} to {r.high:g}" for r in failed)
             or None,
-            metadata={"rows": int(metrics["rows"]), "failing_rows": int(sum(r.value for r in failed if r.high == 0)),
+            metadata={"seconds": timing["seconds"], "rows": int(metrics["rows"]), "failing_rows": int(sum(r.value for r in failed if r.high == 0)),
                       **{r.metric: r.value for r in results if r.value is not None}},
         )
     return check
