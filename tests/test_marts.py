@@ -193,3 +193,14 @@ def test_dealer_scorecard_ranks_a_hand_made_network(con):
     assert (x["lost_share_percentile"], y["lost_share_percentile"]) == (0.0, 1.0)
     assert (network["customers"], network["active_12m"], network["retention_12m"]) == (5, 3, 0.75)
     assert network["retention_12m_rank"] is None
+
+
+def test_an_empty_landing_folder_publishes_empty_marts(tmp_path):
+    (tmp_path / "landing").mkdir()
+    run_pipeline(tmp_path / "landing", tmp_path / "out")
+    assert pq.read_table(tmp_path / "out" / "marts" / "customer_360.parquet").num_rows == 0
+    scorecard = pq.read_table(tmp_path / "out" / "marts" / "dealer_scorecard.parquet").to_pylist()
+    assert [(row["dealer_code"], row["customers"]) for row in scorecard] == [("ALL", 0)]
+    manifest = json.loads((tmp_path / "out" / "marts" / "_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] is None and manifest["marts"]["segment_members"]["rows"] == 0
+    assert (tmp_path / "out" / "reports" / "head_office.html").stat().st_size > 0

@@ -83,9 +83,10 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
     marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
              for mart in PUBLISHED}
     path = warehouse.marts_dir / "_manifest.json"
-    write_text_atomically(path, json.dumps({"as_of": as_of.isoformat(), "run_id": context.run.run_id,
+    as_of_text = as_of.isoformat() if as_of else None  # None: no records yet
+    write_text_atomically(path, json.dumps({"as_of": as_of_text, "run_id": context.run.run_id,
                                             "input_fingerprint": fingerprint, "marts": marts}, indent=2))
-    return dg.MaterializeResult(metadata={"path": str(path), "as_of": as_of.isoformat(),
+    return dg.MaterializeResult(metadata={"path": str(path), "as_of": str(as_of_text),
                                           "input_fingerprint": fingerprint})
 
 

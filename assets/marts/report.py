@@ -95,8 +95,9 @@ def _scorecard_table(scorecard: pl.DataFrame) -> str:
 
 
 def head_office_report(scorecard: pl.DataFrame, clv_quantiles: pl.DataFrame, segments: pl.DataFrame,
-                       action_lists: pl.DataFrame, as_of: dt.date) -> str:
-    """The report as one HTML document."""
+                       action_lists: pl.DataFrame, as_of: dt.date | None) -> str:
+    """The report as one HTML document (as_of is None when the landing folder holds no records)."""
+    as_of_text = as_of.isoformat() if as_of else "no records yet"
     charts = [
         ("lifecycle", lifecycle_mix(scorecard)),
         ("retention", retention(scorecard)),
@@ -111,7 +112,7 @@ def head_office_report(scorecard: pl.DataFrame, clv_quantiles: pl.DataFrame, seg
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<title>dealer-crm: dealers compared, as of {as_of.isoformat()}</title>
+<title>dealer-crm: dealers compared, as of {as_of_text}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }}
@@ -123,7 +124,7 @@ th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head>
 <body>
-<h1>Dealers compared, as of {as_of.isoformat()}</h1>
+<h1>Dealers compared, as of {as_of_text}</h1>
 <p>Customers count at their home dealer. Retention: of the customers serviced 13 to 24 months before
 as-of, the share serviced again since. No customer names, mobiles or ID numbers appear here.</p>
 {_scorecard_table(scorecard)}
