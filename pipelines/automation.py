@@ -12,6 +12,7 @@ import dagster as dg
 JOB_NAME = "materialize_all"
 NIGHTLY_CRON = "0 2 * * *"
 TIMEZONE = "Asia/Shanghai"
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time
 
 
 def landing_fingerprint(folder: Path) -> str:
@@ -30,8 +31,9 @@ def as_of_config(day: dt.date) -> dict:
 
 
 @dg.sensor(job_name=JOB_NAME, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests a run when files in CRM_INPUT_DIR arrive, change or leave. The run key is "
-                       "the landing folder's fingerprint, so the same files never run twice.")
+           description="Requests a run, as of the day in Shanghai, when files in CRM_INPUT_DIR arrive, change "
+                       "or leave. The run key is the landing folder's fingerprint, so the same files never run "
+                       "twice.")
 def landing_sensor(context: dg.SensorEvaluationContext):
     folder = Path(os.environ.get("CRM_INPUT_DIR", ""))
     if not folder.is_dir():
@@ -40,12 +42,14 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed files")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint, tags={"crm/landing_fingerprint": fingerprint})
+    today = dt.datetime.now(SHANGHAI).date()
+    return dg.RunRequest(run_key=fingerprint, run_config=as_of_config(today),
+                         tags={"crm/landing_fingerprint": fingerprint})
 
 
 @dg.schedule(job_name=JOB_NAME, cron_schedule=NIGHTLY_CRON, execution_timezone=TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Nightly refresh at 02:00 Asia/Shanghai, as of that day.")
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
-    day = context.scheduled_execution_time.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    day = context.scheduled_execution_time.astimezone(SHANGHAI).date()
     return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", run_config=as_of_config(day))

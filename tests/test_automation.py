@@ -26,6 +26,8 @@ def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypat
 
     first, cursor = evaluate(instance, None)
     assert isinstance(first, dg.RunRequest) and first.run_key == cursor
+    as_of = first.run_config["resources"]["run_settings"]["config"]["as_of"]
+    assert as_of == dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     again, same_cursor = evaluate(instance, cursor)
     assert isinstance(again, dg.SkipReason) and same_cursor == cursor
 
