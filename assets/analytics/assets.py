@@ -30,7 +30,8 @@ SETTINGS = AnalyticsSettings()
 FEATURE_TABLES = {0: "analytics.features", 1: "analytics.features_calibration", 2: "analytics.features_training"}
 
 
-def as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
+def as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The run's as-of date (None when the landing folder holds no records)."""
     return con.execute("select as_of from analytics.as_of").fetchone()[0]
 
 

@@ -7,7 +7,7 @@ import json
 import dagster as dg
 
 import sql
-from assets.analytics.assets import abc, action_lists, churn_risk, clv, clv_holdout, lifecycle, rfm
+from assets.analytics.assets import abc, action_lists, as_of, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
 from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_text_atomically
@@ -78,12 +78,12 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
     """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, and the row count and
     schema of every mart, so a reader can tell which run and which input a file came from."""
     with warehouse.connect() as con:
-        as_of = con.execute("select as_of from analytics.as_of").fetchone()[0]
+        day = as_of(con)
         fingerprint = input_fingerprint(con, [landing.path / name for name in ("suppression.csv", "dealers.csv")])
     marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
              for mart in PUBLISHED}
     path = warehouse.marts_dir / "_manifest.json"
-    as_of_text = as_of.isoformat() if as_of else None  # None: no records yet
+    as_of_text = day.isoformat() if day else None  # None: no records yet
     write_text_atomically(path, json.dumps({"as_of": as_of_text, "run_id": context.run.run_id,
                                             "input_fingerprint": fingerprint, "marts": marts}, indent=2))
     return dg.MaterializeResult(metadata={"path": str(path), "as_of": str(as_of_text),
@@ -101,7 +101,7 @@ def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
         document = head_office_report(
             scorecard, sql.query(con, "marts/report_clv_quantiles").pl(), sql.query(con, "marts/report_segment_mix").pl(),
             sql.query(con, "marts/report_action_lists").pl(),
-            con.execute("select as_of from analytics.as_of").fetchone()[0])
+            as_of(con))
         path = warehouse.path / "reports" / "head_office.html"
         write_text_atomically(path, document)
     return dg.MaterializeResult(metadata={"path": str(path), "seconds": timing["seconds"],
