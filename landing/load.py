@@ -1,13 +1,16 @@
 """Bringing the landing folder into the warehouse: which files load, which are re-deliveries,
 which fail.
 
-Every run reads the landing folder as it is now (DuckDB reads the files directly; that is
-cheaper than keeping a parsed copy), so a file whose content changed under the same name
-replaces its earlier version and identical bytes under another name are skipped.
+Every run catalogs the landing folder as it is now, so a file whose content changed under the
+same name replaces its earlier version and identical bytes under another name are skipped. The
+rows are parsed per dealer (a Dagster partition): a dealer is parsed again only when its files or
+the parsing code changed since it was last ingested, so a re-delivery from one dealer costs that
+dealer's files, not the network's.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -15,7 +18,7 @@ import polars as pl
 
 import sql
 from landing.files import LandingFile, discover_files, inspect_file
-from landing.mapping import SOURCES, columns, value_codes, value_fallbacks
+from landing.mapping import MAPPING_FILE, SOURCES, columns, value_codes, value_fallbacks
 
 CANONICAL_COLUMNS = sorted({c.name for source in SOURCES for c in columns(source)})
 CATALOG_SCHEMA = {
@@ -75,19 +78,20 @@ def register_catalog(con: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> N
     sql.materialize(con, "staging/stg_loaded_files", "ingest.loaded_files")
 
 
-def read_batches(con: duckdb.DuckDBPyConnection, source: str, max_bytes: int) -> list[list[str]]:
-    """The paths DuckDB reads for the loaded files of one source (UTF-8 copies where needed),
-    in batches of whole dealers of about `max_bytes` each, so memory stays flat as the network
-    grows and a dealer's files (whose dates tell day-first from month-first) stay together."""
+def read_batches(con: duckdb.DuckDBPyConnection, source: str, max_bytes: int, dealers: list[str]) -> list[list[str]]:
+    """The paths DuckDB reads for the loaded files of one source and the given dealers (UTF-8
+    copies where needed), in batches of whole dealers of about `max_bytes` each, so memory stays
+    flat as the network grows and a dealer's files (whose dates tell day-first from month-first)
+    stay together."""
     rows = con.execute(
         """
-        select dealer_code, list(read_path order by file_id), sum(size_bytes)
+        select dealer_code, list(read_path order by file_name), sum(size_bytes)
         from ingest.loaded_files
-        where source = $source and read_path is not null
+        where source = $source and read_path is not null and dealer_code in (select unnest($dealers))
         group by dealer_code
         order by dealer_code
         """,
-        {"source": source},
+        {"source": source, "dealers": dealers},
     ).fetchall()
     batches: list[list[str]] = []
     batch_bytes = max_bytes
@@ -98,3 +102,65 @@ def read_batches(con: duckdb.DuckDBPyConnection, source: str, max_bytes: int) ->
         batches[-1].extend(paths)
         batch_bytes += size
     return batches
+
+
+def parsing_version(source: str) -> str:
+    """A fingerprint of everything that decides how a source's rows are parsed: the SQL of the
+    staging and intermediate layers, the value codes, and the DuckDB version."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
+    for name in ("macros", "staging/stg_lines", f"staging/stg_{source}_rows", f"intermediate/int_{source}_checked",
+                 f"intermediate/int_{source}_duplicates"):
+        digest.update(sql.sql_text(name).encode())
+    digest.update(MAPPING_FILE.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_checked_table(con: duckdb.DuckDBPyConnection, source: str, empty_file: Path) -> bool:
+    """Create `intermediate.<source>_checked` when it is missing or its columns are no longer
+    those the parsing query gives (then every dealer of the source is ingested again).
+    Returns whether it was (re)created."""
+    table, query = f"intermediate.{source}_checked", f"intermediate/int_{source}_checked"
+    con.execute("create schema if not exists intermediate")
+    con.execute("create table if not exists ingest.ingested_dealers "
+                "(source varchar, dealer_code varchar, fingerprint varchar)")
+    wanted = con.execute(f"describe {sql.sql_text(query)}", {"paths": [str(empty_file)]}).fetchall()
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'intermediate' "
+                         "and table_name = $name", {"name": f"{source}_checked"}).fetchone()[0]
+    if exists and con.execute(f"describe {table}").fetchall() == wanted:
+        return False
+    sql.materialize(con, query, table, paths=[str(empty_file)])
+    con.execute("delete from ingest.ingested_dealers where source = $source", {"source": source})
+    return True
+
+
+def prune_checked(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Drop the checked rows of files that are no longer loaded (removed, replaced, or now a
+    re-delivery) and forget dealers without files; returns the rows dropped."""
+    dropped = con.execute(f"delete from intermediate.{source}_checked "
+                          "where file_id not in (select file_id from ingest.loaded_files)").fetchone()[0]
+    con.execute("delete from ingest.ingested_dealers where source = $source and dealer_code not in "
+                "(select dealer_code from ingest.loaded_files where source = $source)", {"source": source})
+    return dropped
+
+
+def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], batch_bytes: int,
+                   empty_file: Path) -> dict:
+    """Parse the rows of `dealers` whose files or parsing code changed since they were last
+    ingested into `intermediate.<source>_checked` (their old rows go), settle their repeated
+    record ids, and remember what was ingested. Returns what it did, for the asset's metadata."""
+    table, query = f"intermediate.{source}_checked", f"intermediate/int_{source}_checked"
+    ensure_checked_table(con, source, empty_file)
+    stale = sql.query(con, "intermediate/int_stale_dealers", source=source, dealers=dealers,
+                      version=parsing_version(source)).fetchall()
+    stale_dealers = [dealer for dealer, _ in stale]
+    con.execute(f"delete from {table} where dealer_code in (select unnest($dealers))", {"dealers": stale_dealers})
+    batches = read_batches(con, source, batch_bytes, stale_dealers)
+    for paths in batches:
+        sql.append(con, query, table, paths=paths)
+    sql.execute(con, f"intermediate/int_{source}_duplicates", dealers=stale_dealers)
+    con.execute("delete from ingest.ingested_dealers where source = $source and dealer_code in "
+                "(select unnest($dealers))", {"source": source, "dealers": stale_dealers})
+    con.execute("insert into ingest.ingested_dealers select $source, unnest($dealers), unnest($fingerprints)",
+                {"source": source, "dealers": stale_dealers, "fingerprints": [f for _, f in stale]})
+    return {"dealers_ingested": len(stale_dealers), "dealers_unchanged": len(dealers) - len(stale_dealers),
+            "batches": len(batches)}

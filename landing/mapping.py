@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 SOURCES = ("sales", "service")
-_MAPPING_FILE = Path(__file__).with_name("columns.toml")
+MAPPING_FILE = Path(__file__).with_name("columns.toml")
 _IGNORED_IN_HEADERS = re.compile(r"[\s_\-.()（）\[\]]+")
 
 
@@ -31,7 +31,7 @@ class Column:
 
 @cache
 def _mapping() -> dict:
-    return tomllib.loads(_MAPPING_FILE.read_text(encoding="utf-8"))
+    return tomllib.loads(MAPPING_FILE.read_text(encoding="utf-8"))
 
 
 @cache

@@ -1,4 +1,8 @@
-"""Automation: a sensor that runs the pipeline when exports land, and a nightly refresh."""
+"""Automation: a sensor that runs the pipeline when exports land, and a nightly refresh.
+
+Both run every dealer partition in one run: the ingestion assets parse again only the dealers
+whose files changed, and the network-wide assets downstream are built once, not once per dealer.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ import os
 from pathlib import Path
 
 import dagster as dg
+
+from assets.ingest.assets import DEALERS
+from landing.files import discover_files
 
 JOB_NAME = "materialize_all"
 NIGHTLY_CRON = "0 2 * * *"
@@ -23,6 +30,34 @@ def landing_fingerprint(folder: Path) -> str:
         stat = path.stat()
         digest.update(f"{path.relative_to(folder)}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def dealer_folders(folder: Path) -> list[str]:
+    """The dealer partitions a landing folder asks for: one per folder holding exports."""
+    return sorted({entry.dealer_code for entry in discover_files(folder)})
+
+
+def dealer_partition_changes(instance: dg.DagsterInstance, folder: Path) -> tuple[list[str], list[str], list[str]]:
+    """(dealers to add, dealers to delete, the partition keys afterwards in the instance's order)."""
+    known = instance.get_dynamic_partitions(DEALERS.name)
+    wanted = dealer_folders(folder)
+    added = sorted(set(wanted) - set(known))
+    kept = [key for key in known if key in set(wanted)]
+    return added, sorted(set(known) - set(wanted)), kept + added
+
+
+def sync_dealer_partitions(instance: dg.DagsterInstance, folder: Path) -> list[str]:
+    """Make the instance's dealer partitions those of the landing folder; returns their keys."""
+    added, deleted, keys = dealer_partition_changes(instance, folder)
+    instance.add_dynamic_partitions(DEALERS.name, added)
+    for key in deleted:
+        instance.delete_dynamic_partition(DEALERS.name, key)
+    return keys
+
+
+def all_dealers_tags(keys: list[str]) -> dict:
+    """Tags that make one run cover every dealer partition (a single-run backfill)."""
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
 def as_of_config(day: dt.date) -> dict:
@@ -42,9 +77,15 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed files")
     context.update_cursor(fingerprint)
+    added, deleted, keys = dealer_partition_changes(context.instance, folder)
+    if not keys:
+        return dg.SkipReason(f"no dealer folders with exports in {folder}")
     today = dt.datetime.now(SHANGHAI).date()
-    return dg.RunRequest(run_key=fingerprint, run_config=as_of_config(today),
-                         tags={"crm/landing_fingerprint": fingerprint})
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=fingerprint, run_config=as_of_config(today),
+                                    tags={"crm/landing_fingerprint": fingerprint, **all_dealers_tags(keys)})],
+        dynamic_partitions_requests=[DEALERS.build_add_request(added), DEALERS.build_delete_request(deleted)],
+    )
 
 
 @dg.schedule(job_name=JOB_NAME, cron_schedule=NIGHTLY_CRON, execution_timezone=TIMEZONE,
@@ -52,4 +93,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
              description="Nightly refresh at 02:00 Asia/Shanghai, as of that day.")
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
     day = context.scheduled_execution_time.astimezone(SHANGHAI).date()
-    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", run_config=as_of_config(day))
+    keys = context.instance.get_dynamic_partitions(DEALERS.name)
+    if not keys:
+        return dg.SkipReason("no dealer partitions yet: the landing sensor adds them as exports arrive")
+    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", run_config=as_of_config(day),
+                         tags=all_dealers_tags(keys))

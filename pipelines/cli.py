@@ -65,21 +65,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"crm run: --output {output_dir} cannot be created: {exc.strerror}.", file=sys.stderr)
         return 2
 
-    from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
+    from pipelines.definitions import materialize_everything
 
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
         "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "3GB")),
         "run_settings": RunSettings(as_of=args.as_of or ""),
     }
-    job = dg.define_asset_job("crm_run", selection=dg.AssetSelection.all(), hooks={_report_asset})
-    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     print(f"crm run: {input_dir} -> {output_dir}")
-    result = defs.resolve_job_def("crm_run").execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
+    result = materialize_everything(resources, instance, hooks=frozenset({_report_asset}),
+                                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         message = failure.step_failure_data.error.message.strip() if failure else "the run failed"

@@ -9,7 +9,7 @@ from assets.identity import assets as identity
 from assets.ingest import assets as ingest
 from assets.marts import assets as marts
 from assets.quality.checks import quality_checks
-from pipelines.automation import JOB_NAME, landing_sensor, nightly_refresh
+from pipelines.automation import JOB_NAME, all_dealers_tags, landing_sensor, nightly_refresh, sync_dealer_partitions
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ALL_ASSETS = [
@@ -53,6 +53,22 @@ def build_definitions(resources: dict) -> dg.Definitions:
         sensors=[landing_sensor],
         schedules=[nightly_refresh],
         resources=resources,
+    )
+
+
+def materialize_everything(resources: dict, instance: dg.DagsterInstance, hooks: frozenset = frozenset(),
+                           run_config: dict | None = None, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
+    """Materialize every asset and check in one in-process run, as `crm run` does: the dealer
+    partitions are first made those of the landing folder, and the run covers all of them."""
+    dealers = sync_dealer_partitions(instance, resources["landing"].path)
+    selection = dg.AssetSelection.all()
+    if not dealers:  # nothing to parse: the checked tables stay empty, everything else still runs
+        selection -= dg.AssetSelection.assets(*(a for a in ALL_ASSETS if a.partitions_def is not None))
+    job = dg.define_asset_job("crm_run", selection=selection, hooks=set(hooks))
+    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources)
+    return defs.resolve_job_def("crm_run").execute_in_process(
+        instance=instance, raise_on_error=raise_on_error, run_config=run_config,
+        tags=all_dealers_tags(dealers) if dealers else None,
     )
 
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 import sql
-from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
+from pipelines.definitions import materialize_everything
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,16 +34,16 @@ def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") ->
     return path
 
 
-def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "") -> dg.ExecuteInProcessResult:
+def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
+                 instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize every asset through Dagster, in process, as `crm run` does."""
-    result = dg.materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
-        resources={
+    result = materialize_everything(
+        {
             "landing": LandingFolder(input_dir=str(input_dir)),
             "warehouse": Warehouse(output_dir=str(output_dir)),
             "run_settings": RunSettings(as_of=as_of),
         },
-        instance=dg.DagsterInstance.ephemeral(),
+        instance or dg.DagsterInstance.ephemeral(),
     )
     assert result.success
     return result

@@ -14,8 +14,16 @@ from tests.conftest import write_file
 
 
 def evaluate(instance: dg.DagsterInstance, cursor: str | None):
+    """One sensor tick; the dealer partitions it asks for are added to the instance, as the
+    daemon would."""
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
-    return landing_sensor(context), context.cursor
+    result = landing_sensor(context)
+    if isinstance(result, dg.SensorResult):
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        (result,) = result.run_requests
+    return result, context.cursor
 
 
 def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypatch):
@@ -28,12 +36,18 @@ def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypat
     assert isinstance(first, dg.RunRequest) and first.run_key == cursor
     as_of = first.run_config["resources"]["run_settings"]["config"]["as_of"]
     assert as_of == dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    assert instance.get_dynamic_partitions("dealer") == ["D01"]
+    assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) == \
+        ("D01", "D01")
     again, same_cursor = evaluate(instance, cursor)
     assert isinstance(again, dg.SkipReason) and same_cursor == cursor
 
     write_file(landing, "D02/sales/sales.csv", "sale_id,sale_date,sale_amount,vin\nS1,2024-02-01,1000,V\n")
     new, new_cursor = evaluate(instance, cursor)
     assert isinstance(new, dg.RunRequest) and new.run_key == new_cursor != cursor
+    assert instance.get_dynamic_partitions("dealer") == ["D01", "D02"]
+    assert (new.tags["dagster/asset_partition_range_start"], new.tags["dagster/asset_partition_range_end"]) == \
+        ("D01", "D02")
 
 
 def test_the_sensor_skips_when_the_landing_folder_is_missing(tmp_path, monkeypatch):
@@ -46,7 +60,12 @@ def test_the_nightly_tick_runs_at_two_in_shanghai_as_of_that_day(tmp_path):
     assert nightly_refresh.cron_schedule == "0 2 * * *"
     assert nightly_refresh.execution_timezone == "Asia/Shanghai"
     tick = dt.datetime(2026, 11, 24, 2, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
-    request = nightly_refresh(dg.build_schedule_context(scheduled_execution_time=tick))
+    with dg.instance_for_test() as instance:
+        skipped = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+        assert isinstance(skipped, dg.SkipReason)
+        instance.add_dynamic_partitions("dealer", ["D01", "D02"])
+        request = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+    assert request.tags == {"dagster/asset_partition_range_start": "D01", "dagster/asset_partition_range_end": "D02"}
     assert request.run_config == {"resources": {"run_settings": {"config": {"as_of": "2026-11-24"}}}}
     defs = build_definitions({"landing": LandingFolder(input_dir=str(tmp_path)),
                               "warehouse": Warehouse(output_dir=str(tmp_path / "out")),

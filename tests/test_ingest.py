@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import query, run_pipeline, write_file
+from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
 GBK_SALES = (
     "销售单号;开票日期;开票金额;车架号;客户姓名;手机号码;身份证号;新旧车\r\n"
@@ -149,3 +153,37 @@ def test_rows_conserved_check_passes(landing, tmp_path):
     result = run_pipeline(landing, tmp_path / "out")
     evaluations = result.get_asset_check_evaluations()
     assert ("rows_conserved", True) in [(e.check_name, e.passed) for e in evaluations]
+
+
+def _ingested(result, source: str) -> tuple[int, int]:
+    """(dealers parsed, dealers left as they were) in a run's materialization of a checked table."""
+    (metadata, *_) = [e.materialization.metadata for e in result.get_asset_materialization_events()
+                      if e.asset_key.to_user_string() == f"intermediate/{source}_checked"]
+    return metadata["dealers_ingested"].value, metadata["dealers_unchanged"].value
+
+
+def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_full_run(tmp_path):
+    landing, incremental, full = tmp_path / "landing", tmp_path / "incremental", tmp_path / "full"
+    shutil.copytree(SAMPLE, landing)
+    monthly = landing / "CD004/service/service_2026.csv"
+    header, *rows = monthly.read_text(encoding="utf-8").splitlines(keepends=True)
+    monthly.write_text(header + "".join(rows[:-40]), encoding="utf-8")
+    instance = dg.DagsterInstance.ephemeral()
+    first = run_pipeline(landing, incremental, as_of="2026-06-30", instance=instance)
+    assert _ingested(first, "service") == (6, 0) and _ingested(first, "sales") == (6, 0)
+    shutil.copytree(incremental, full)
+
+    write_file(landing, "CD004/service/service_2026_06.csv", header + "".join(rows[-40:]))
+    (landing / "BJ002/service/service_2024_resend.csv").unlink()
+    second = run_pipeline(landing, incremental, as_of="2026-06-30", instance=instance)
+    assert _ingested(second, "service") == (2, 4) and _ingested(second, "sales") == (0, 6)
+
+    # the same output history (customer ids carry over between runs), every dealer parsed again
+    with duckdb.connect(str(full / "warehouse.duckdb")) as con:
+        con.execute("delete from ingest.ingested_dealers")
+    everything = run_pipeline(landing, full, as_of="2026-06-30")
+    assert _ingested(everything, "service") == (6, 0)
+    for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest"):
+        assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
+    for path in sorted((full / "marts").glob("*.parquet")):
+        assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.quality.expectations import validate_metrics
-from pipelines.definitions import ALL_ASSETS, ALL_CHECKS
+from pipelines.definitions import materialize_everything
 from pipelines.resources import LandingFolder, RunSettings, Warehouse
 from tests.conftest import write_file
 
@@ -31,11 +31,10 @@ def test_a_repair_order_dated_in_the_future_stops_everything_downstream(tmp_path
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
                "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n"
                "R2,2099-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
-    result = dg.materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
-        resources={"landing": LandingFolder(input_dir=str(landing)),
-                   "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = materialize_everything(
+        {"landing": LandingFolder(input_dir=str(landing)),
+         "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
+        dg.DagsterInstance.ephemeral())
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_records_valid"]
     assert not evaluation.passed
     assert evaluation.metadata["dates_out_of_range"].value == 1

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 import sql
 from assets.materialize import materialize_sql, stopwatch, table_metadata
-from landing.load import catalog_landing, install_code_maps, read_batches, register_catalog
+from landing.load import (
+    catalog_landing,
+    ensure_checked_table,
+    ingest_dealers,
+    install_code_maps,
+    prune_checked,
+    register_catalog,
+)
+from landing.mapping import SOURCES
 from pipelines.resources import LandingFolder, Warehouse
 
 GROUP = "ingest"
+
+DEALERS = dg.DynamicPartitionsDefinition(name="dealer")
+"""One partition per dealer folder of the landing folder, added as the folders appear."""
+
+# one run over every dealer partition (a single-run backfill) is how every run ingests; Dagster
+# still marks the parameter beta and would say so on every start
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 @dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
 def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per CSV file of the landing folder: sha256, encoding, delimiter, header mapping
-    and status (loaded, skipped as a re-delivery of identical bytes, or failed with the reason)."""
+    and status (loaded, skipped as a re-delivery of identical bytes, or failed with the reason).
+    Also drops from the checked tables the rows of files that are no longer loaded, so rows leave
+    with their file even before their dealer is ingested again."""
     if not landing.path.is_dir():
         raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
     with stopwatch() as timing:
@@ -23,6 +42,10 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
         with warehouse.connect() as con:
             install_code_maps(con)
             register_catalog(con, catalog)
+            dropped = {}
+            for source in SOURCES:
+                ensure_checked_table(con, source, warehouse.empty_file())
+                dropped[f"rows_dropped_{source}"] = prune_checked(con, source)
     by_status = catalog.group_by("status").len().sort("status")
     failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
     with warehouse.connect() as con:
@@ -30,6 +53,7 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
     return dg.MaterializeResult(metadata={
         **metadata,
         **{f"files_{status}": n for status, n in by_status.iter_rows()},
+        **dropped,
         "failed_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in failed) or "none"),
     })
 
@@ -62,22 +86,23 @@ def reference_lists(landing: LandingFolder, warehouse: Warehouse) -> dg.Material
 
 def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
-              deps=[landing_files], kinds={"duckdb"},
+              deps=[landing_files], kinds={"duckdb"}, partitions_def=DEALERS,
+              backfill_policy=dg.BackfillPolicy.single_run(),
               description=f"One row per line of the loaded {source} files: typed dates, amounts, mobiles, "
                           "VIN and ID flags, canonical codes, and the reason the row cannot be used (null "
-                          "when it can). Reads the files directly through the staging table macros.")
-    def checked(warehouse: Warehouse) -> dg.MaterializeResult:
-        table, query = f"intermediate.{source}_checked", f"intermediate/int_{source}_checked"
+                          "when it can). Partitioned by dealer: a dealer is parsed again only when its files "
+                          "or the parsing code changed since its last ingestion.")
+    def checked(context, warehouse: Warehouse) -> dg.MaterializeResult:
+        table = f"intermediate.{source}_checked"
         with warehouse.connect() as con, stopwatch() as timing:
-            batches = read_batches(con, source, warehouse.batch_bytes) or [[str(warehouse.empty_file())]]
-            sql.materialize(con, query, table, paths=batches[0])
-            for paths in batches[1:]:
-                sql.append(con, query, table, paths=paths)
-            sql.execute(con, f"intermediate/int_{source}_duplicates")
+            done = ingest_dealers(con, source, context.partition_keys, warehouse.batch_bytes, warehouse.empty_file())
         with warehouse.connect() as con:
-            return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"], batches=len(batches)))
+            rows = con.execute(f"select count(*) from {table} where dealer_code in (select unnest($dealers))",
+                               {"dealers": context.partition_keys}).fetchone()[0]
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, "seconds": timing["seconds"],
+                                              "dealers": len(context.partition_keys), **done})
 
-    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[checked], kinds={"duckdb"},
+    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[landing_files, checked], kinds={"duckdb"},
               description=f"One row per usable {source} record: typed, validated, one row per record id "
                           "and dealer (the row of the file loaded last). A view over the checked rows.")
     def clean(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -91,7 +116,8 @@ sales_assets = _source_assets("sales", "sales")
 service_assets = _source_assets("service", "repair_orders")
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[sales_assets[0], service_assets[0]], kinds={"duckdb"})
+@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[landing_files, sales_assets[0], service_assets[0]],
+          kinds={"duckdb"})
 def rejects(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per input row that could not be used, with a reason code, a detail and the raw line."""
     with warehouse.connect() as con:

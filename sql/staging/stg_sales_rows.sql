@@ -11,7 +11,9 @@ files as (
     select * from ingest.loaded_files where source = 'sales'
 ),
 
-numbered as (
+-- materialized: the lines come from a handful of files, and scanning them from a stored result lets
+-- the splitting below run on every core instead of the one that unnests the files
+numbered as materialized (
     select
         files.file_id,
         files.dealer_code as file_dealer_code,

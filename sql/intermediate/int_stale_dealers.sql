@@ -1,0 +1,30 @@
+-- The dealers among $dealers whose $source rows must be parsed again: their files (names, bytes,
+-- status, header mapping) or the parsing code ($version) differ from when they were last ingested.
+-- One row per such dealer, with the fingerprint to remember once it is ingested.
+with requested as (
+    select unnest($dealers) as dealer_code
+),
+
+files as (
+    select * from ingest.loaded_files where source = $source
+),
+
+current_files as (
+    select
+        requested.dealer_code,
+        md5($version || coalesce(string_agg(cast(files as varchar), chr(10) order by files.file_name), ''))
+            as fingerprint
+    from requested
+    left join files using (dealer_code)
+    group by requested.dealer_code
+),
+
+ingested as (
+    select dealer_code, fingerprint from ingest.ingested_dealers where source = $source
+)
+
+select current_files.dealer_code, current_files.fingerprint
+from current_files
+left join ingested using (dealer_code)
+where ingested.fingerprint is distinct from current_files.fingerprint
+order by current_files.dealer_code
