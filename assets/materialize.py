@@ -20,9 +20,30 @@ def stopwatch() -> Iterator[dict]:
     timing["seconds"] = round(time.perf_counter() - started, 3)
 
 
+PERSONAL_COLUMNS = frozenset({
+    "customer_name", "name_norm", "name_key", "mobile", "phone", "id_number", "id_birth_date", "birth_date",
+    "email", "address", "address_norm", "postcode", "plate", "raw",
+})
+"""Columns that show as *** in previews: a preview is for the shape of a table, and Dagster's
+event log is no place for names, mobiles or ID numbers."""
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, **extra) -> dict:
+    """Row count, timing, column schema and a masked preview of `table`."""
     rows = con.execute(f"select count(*) from {table}").fetchone()[0]
-    return {"dagster/row_count": rows, "table": table, "seconds": seconds, **extra}
+    return {"dagster/row_count": rows, "table": table, "seconds": seconds, **table_preview(con, table), **extra}
+
+
+def table_preview(con: duckdb.DuckDBPyConnection, table: str, order_by: str | None = None, rows: int = 5) -> dict:
+    """`dagster/column_schema` and the first `rows` rows as Markdown, personal columns masked.
+    `table` may be any relation, a `read_parquet(...)` call included."""
+    columns = con.execute(f"select column_name, column_type from (describe select * from {table})").fetchall()
+    shown = ", ".join(f"case when \"{c}\" is null then null else '***' end as \"{c}\"" if c in PERSONAL_COLUMNS
+                      else f'"{c}"' for c, _ in columns)
+    order = f"order by {order_by}" if order_by else ""
+    first_rows = con.execute(f"select {shown} from {table} {order} limit {rows}").pl()
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
+    return {"dagster/column_schema": schema, "preview": markdown_table(first_rows)}
 
 
 def markdown_table(table) -> dg.MetadataValue:

@@ -131,7 +131,9 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
         f"create or replace table {out_table} as "
         f"select profile_id_l, profile_id_r, match_probability from {predictions.physical_name}"
     )
-    return ProfileLinks(out_table, _parameters(trainer), "trained")
+    parameters = _parameters(trainer)
+    db_api.delete_tables_created_by_splink_from_db()
+    return ProfileLinks(out_table, parameters, "trained")
 
 
 def _pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> int:
@@ -171,3 +173,4 @@ def connected_components(con: duckdb.DuckDBPyConnection, nodes_table: str, node_
         f"select {node_column}, min({node_column}) over (partition by cluster_id) as cluster "
         f"from {clusters.physical_name}"
     )
+    db_api.delete_tables_created_by_splink_from_db()

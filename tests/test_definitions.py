@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.definitions import defs
+from tests.conftest import query
 
 
 def test_definitions_load():
@@ -23,3 +24,18 @@ def test_conservation_check_is_defined():
     checks = {spec.key.name for a in defs.assets for spec in a.check_specs}
     assert "rows_conserved" in checks
     assert isinstance(defs.resolve_job_def("materialize_all"), dg.JobDefinition)
+
+
+def test_tables_show_their_schema_and_a_preview_without_personal_data(sample_run):
+    output, result = sample_run
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+    mobiles = {m for (m,) in query(output, "select mobile from identity.customers where mobile is not null")}
+    for key in ("intermediate/service_checked", "identity/customers", "marts/segment_members", "marts/rejects"):
+        preview = metadata[key]["preview"].value
+        schema = {column.name for column in metadata[key]["dagster/column_schema"].value.columns}
+        assert preview.count("\n") == 6, key  # header, rule and five rows
+        assert not any(mobile in preview for mobile in mobiles), key
+        assert schema and all(column in preview for column in schema), key
+    assert "***" in metadata["identity/customers"]["preview"].value
+    assert "region" in metadata["marts/dealer_scorecard"]["preview"].value

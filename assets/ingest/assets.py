@@ -7,7 +7,7 @@ import warnings
 import dagster as dg
 
 import sql
-from assets.materialize import materialize_sql, stopwatch, table_metadata
+from assets.materialize import materialize_sql, stopwatch, table_metadata, table_preview
 from landing.load import (
     catalog_landing,
     ensure_checked_table,
@@ -99,8 +99,9 @@ def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
         with warehouse.connect() as con:
             rows = con.execute(f"select count(*) from {table} where dealer_code in (select unnest($dealers))",
                                {"dealers": context.partition_keys}).fetchone()[0]
+            preview = table_preview(con, table)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, "seconds": timing["seconds"],
-                                              "dealers": len(context.partition_keys), **done})
+                                              "dealers": len(context.partition_keys), **done, **preview})
 
     @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[landing_files, checked], kinds={"duckdb"},
               description=f"One row per usable {source} record: typed, validated, one row per record id "

@@ -12,7 +12,7 @@ from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
 from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_text_atomically
 from assets.marts.report import head_office_report
-from assets.materialize import markdown_table, stopwatch
+from assets.materialize import stopwatch, table_preview
 from models.settings import MarketingSettings
 from pipelines.resources import LandingFolder, Warehouse
 
@@ -20,10 +20,10 @@ GROUP = "marts"
 
 
 def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefinition], doc: str,
-          query: str | None = None, preview: bool = True, **params) -> dg.AssetsDefinition:
+          query: str | None = None, **params) -> dg.AssetsDefinition:
     """A Parquet mart of `table`; with `query` (a file under sql/marts/) the table is first
-    built from that query, with `params` bound. The first rows show in the metadata unless the
-    mart holds personal data (`preview=False`)."""
+    built from that query, with `params` bound. Its schema and first rows, personal columns
+    masked, show in the metadata."""
     @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
     def mart(warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.marts_dir / f"{name}.parquet"
@@ -31,22 +31,20 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
             if query:
                 sql.materialize(con, f"marts/{query}", table, **params)
             rows = publish_parquet(con, table, path, order_by)
-            first_rows = con.execute(f"select * from {table} order by {order_by} limit 5").pl() if preview else None
-        metadata = {"dagster/row_count": rows, "path": str(path), "seconds": timing["seconds"]}
-        if first_rows is not None:
-            metadata["preview"] = markdown_table(first_rows)
-        return dg.MaterializeResult(metadata=metadata)
+            preview = table_preview(con, "read_parquet('{}')".format(str(path).replace("'", "''")))
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "path": str(path),
+                                              "seconds": timing["seconds"], **preview})
     return mart
 
 
 load_manifest_mart = _mart("load_manifest", "ingest.load_manifest", "file_name", [load_manifest],
                            "One row per file read: loaded, skipped as a re-delivery, or failed.")
 rejects_mart = _mart("rejects", "ingest.rejects", "file_name, source_row", [rejects],
-                     "One row per rejected input row, with its reason and the row as text.", preview=False)
+                     "One row per rejected input row, with its reason and the row as text.")
 identity_crosswalk_mart = _mart(
     "identity_crosswalk", "identity.identity_crosswalk", "dealer_code, source, file_name, source_row",
     [identity_crosswalk], "One row per accepted input row: its customer_id and the rule or score that linked it.",
-    preview=False)
+    )
 customer_360_mart = _mart(
     "customer_360", "marts.customer_360", "customer_id", [rfm, abc, lifecycle, clv, churn_risk],
     "One row per customer known at as-of: activity, RFM, ABC tier, lifecycle stage, CLV and churn risk; "
@@ -60,7 +58,7 @@ segment_members_mart = _mart(
     [rfm, abc, lifecycle, clv, churn_risk, reference_lists],
     "One row per customer and dealer they dealt with: segment, tier, stage, CLV, name and mobile, and whether "
     "the dealer may contact them (suppression list, consent) with the reason when not.",
-    query="segment_members", preview=False, unknown_consent_contactable=MarketingSettings().unknown_consent_contactable)
+    query="segment_members", unknown_consent_contactable=MarketingSettings().unknown_consent_contactable)
 dealer_scorecard_mart = _mart(
     "dealer_scorecard", "marts.dealer_scorecard", "dealer_code = 'ALL', dealer_code",
     [lifecycle, abc, clv, reference_lists],

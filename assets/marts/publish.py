@@ -17,11 +17,12 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, orde
     quoted = str(partial).replace("'", "''")
     try:
         con.execute(f"copy (select * from {table} order by {order_by}) to '{quoted}' (format parquet)")
+        rows = pq.ParquetFile(partial).metadata.num_rows
     except Exception:
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, path)
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return rows
 
 
 def write_text_atomically(path: Path, text: str) -> None:
