@@ -95,7 +95,9 @@ def inspect_file(entry: LandingFile, utf8_dir: Path) -> None:
     else:
         entry.read_path = utf8_dir / f"{entry.file_sha256}.csv"
         utf8_dir.mkdir(parents=True, exist_ok=True)
-        entry.read_path.write_text(text, encoding="utf-8")
+        partial = entry.read_path.with_suffix(".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(entry.read_path)
     header_line = text.split("\n", 1)[0].rstrip("\r")
     if not header_line.strip():
         entry.error = f"{entry.file_name}: empty file or blank header line"

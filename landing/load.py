@@ -26,41 +26,70 @@ CATALOG_SCHEMA = {
     "size_bytes": pl.Int64, "encoding": pl.Utf8, "delimiter": pl.Utf8, "n_header_fields": pl.Int32,
     "read_path": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "duplicate_of": pl.Utf8,
     "unknown_columns": pl.Utf8, **{f"pos_{name}": pl.Int32 for name in CANONICAL_COLUMNS},
+    "inspection_key": pl.Utf8,
 }
 
 
-def catalog_landing(input_dir: Path, utf8_dir: Path) -> pl.DataFrame:
+def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per CSV file of the landing folder, with what its bytes say and its status:
     `loaded` (first file with these bytes, readable), `skipped` (same bytes as an earlier file)
-    or `failed` (with an error naming the file and what is wrong)."""
+    or `failed` (with an error naming the file and what is wrong).
+
+    A file already in the `known` catalog with the same size, modification time and header
+    mapping is not read again (at scale 1, reading, hashing and transcoding 1.7 GB take 11 s);
+    UTF-8 copies no file uses any more are removed."""
     entries: list[LandingFile] = discover_files(input_dir)
+    known_rows = {row["file_name"]: row for row in known.iter_rows(named=True)} if known is not None else {}
+    mapping = hashlib.sha256(MAPPING_FILE.read_bytes()).hexdigest()[:16]
     first_with_bytes: dict[str, str] = {}
     rows = []
     for entry in entries:
-        inspect_file(entry, utf8_dir)
-        duplicate_of = first_with_bytes.setdefault(entry.file_sha256, entry.file_name)
+        stat = entry.path.stat()
+        key = f"{stat.st_size}:{stat.st_mtime_ns}:{mapping}"
+        row = known_rows.get(entry.file_name)
+        if not (row and row.get("inspection_key") == key and (row["read_path"] is None
+                                                               or Path(row["read_path"]).is_file())):
+            inspect_file(entry, utf8_dir)
+            row = _catalog_row(entry) | {"inspection_key": key}
+        duplicate_of = first_with_bytes.setdefault(row["file_sha256"], entry.file_name)
         if duplicate_of != entry.file_name:
             status = "skipped"
         else:
             duplicate_of = None
-            status = "failed" if entry.error else "loaded"
-        rows.append({
-            "dealer_code": entry.dealer_code,
-            "source": entry.source,
-            "file_name": entry.file_name,
-            "file_sha256": entry.file_sha256,
-            "size_bytes": entry.size_bytes,
-            "encoding": entry.encoding,
-            "delimiter": entry.delimiter,
-            "n_header_fields": len(entry.header),
-            "read_path": str(entry.read_path) if entry.read_path else None,
-            "status": status,
-            "error": entry.error,
-            "duplicate_of": duplicate_of,
-            "unknown_columns": ", ".join(entry.unknown_columns) or None,
-            **{f"pos_{name}": entry.positions.get(name) for name in CANONICAL_COLUMNS},
-        })
-    return pl.DataFrame(rows, schema=CATALOG_SCHEMA)
+            status = "failed" if row["error"] else "loaded"
+        rows.append(row | {"status": status, "duplicate_of": duplicate_of})
+    catalog = pl.DataFrame(rows, schema=CATALOG_SCHEMA)
+    in_use = {Path(p) for p in catalog["read_path"].drop_nulls()}
+    for copy in utf8_dir.glob("*.csv"):
+        if copy not in in_use:
+            copy.unlink()
+    return catalog
+
+
+def _catalog_row(entry: LandingFile) -> dict:
+    return {
+        "dealer_code": entry.dealer_code,
+        "source": entry.source,
+        "file_name": entry.file_name,
+        "file_sha256": entry.file_sha256,
+        "size_bytes": entry.size_bytes,
+        "encoding": entry.encoding,
+        "delimiter": entry.delimiter,
+        "n_header_fields": len(entry.header),
+        "read_path": str(entry.read_path) if entry.read_path else None,
+        "error": entry.error,
+        "unknown_columns": ", ".join(entry.unknown_columns) or None,
+        **{f"pos_{name}": entry.positions.get(name) for name in CANONICAL_COLUMNS},
+    }
+
+
+def known_catalog(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """The catalog of the last run into this warehouse, if there was one with today's columns."""
+    columns = [c for (c,) in con.execute("select column_name from duckdb_columns() where schema_name = 'ingest' "
+                                         "and table_name = 'landing_files'").fetchall()]
+    if columns != list(CATALOG_SCHEMA):
+        return None
+    return con.execute("select * from ingest.landing_files").pl()
 
 
 def install_code_maps(con: duckdb.DuckDBPyConnection) -> None:

@@ -89,3 +89,9 @@ end;
 create or replace temp macro id_gender(v) as case
     when id_type(v) = 'resident' then case when try_cast(substr(v, 17, 1) as integer) % 2 = 1 then 'male' else 'female' end
 end;
+-- the forms identity resolution compares: a name lower-cased with single spaces, an address
+-- without spaces; and the key of a record's signature (the evidence it shares with others)
+create or replace temp macro normalized_name(s) as nullif(lower(regexp_replace(trim(s), '\s+', ' ', 'g')), '');
+create or replace temp macro normalized_address(s) as nullif(regexp_replace(trim(s), '\s+', '', 'g'), '');
+create or replace temp macro signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm) as
+    md5_number(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm));

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 from decimal import Decimal
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+import landing.load as landing_load
+from landing.load import catalog_landing
 from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
 GBK_SALES = (
@@ -94,6 +99,27 @@ def test_changed_file_replaces_its_earlier_rows(landing, tmp_path):
     run_pipeline(landing, out)
     assert query(out, "select sale_id, sale_amount from clean.sales") == [("XS009", Decimal("100.00"))]
     assert query(out, "select count(*), sum(rows_read) from ingest.load_manifest where source = 'sales'") == [(1, 1)]
+
+
+def test_unchanged_files_are_not_read_again(landing, tmp_path, monkeypatch):
+    utf8 = tmp_path / "utf8"
+    first = catalog_landing(landing, utf8)
+    copy = Path(first.filter(pl.col("source") == "sales")["read_path"][0])  # the GBK file's UTF-8 copy
+    assert copy.parent == utf8 and copy.is_file()
+    inspected = []
+    monkeypatch.setattr(landing_load, "inspect_file", lambda entry, _: inspected.append(entry.file_name))
+    assert catalog_landing(landing, utf8, first).equals(first)
+    assert inspected == [] and copy.is_file()
+
+    sales = landing / "D01/sales/sales_2023.csv"
+    os.utime(sales, ns=(sales.stat().st_atime_ns, sales.stat().st_mtime_ns + 10**9))
+    monkeypatch.undo()
+    again = catalog_landing(landing, utf8, first)
+    assert again.drop("inspection_key").equals(first.drop("inspection_key"))
+    assert (again["inspection_key"] != first["inspection_key"]).to_list() == [True, False]  # sales read again
+    sales.unlink()
+    assert catalog_landing(landing, utf8, again)["file_name"].to_list() == ["D01/service/ro_2024.csv"]
+    assert not copy.exists()
 
 
 def test_rerun_on_same_input_changes_nothing(landing, tmp_path):

@@ -20,12 +20,13 @@ GROUP = "identity"
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets[1], service_assets[1]], kinds={"duckdb"})
 def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per distinct identity signature (dealer, customer number, name, mobile, ID number,
-    address) of the clean records, with a pinyin/Latin name key. Also writes identity.records
-    (one row per usable record with its signature)."""
+    address) of the clean records, with a pinyin/Latin name key. Also defines the view
+    identity.records (one row per usable record with its signature)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.store_frame(con, "identity.pinyin_chars", pinyin_chars())
-            records = sql.materialize(con, "intermediate/identity/int_identity_records", "identity.records")
+            records = sql.materialize(con, "intermediate/identity/int_identity_records", "identity.records",
+                                      view=True)
             sql.materialize(con, "intermediate/identity/int_identity_signatures", "identity.signatures")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],
                                                             records=records))

@@ -13,6 +13,7 @@ from landing.load import (
     ensure_checked_table,
     ingest_dealers,
     install_code_maps,
+    known_catalog,
     prune_checked,
     register_catalog,
 )
@@ -38,8 +39,8 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
     if not landing.path.is_dir():
         raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
     with stopwatch() as timing:
-        catalog = catalog_landing(landing.path, warehouse.utf8_dir)
         with warehouse.connect() as con:
+            catalog = catalog_landing(landing.path, warehouse.utf8_dir, known_catalog(con))
             install_code_maps(con)
             register_catalog(con, catalog)
             dropped = {}

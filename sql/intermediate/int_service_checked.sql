@@ -147,7 +147,9 @@ checked as (
             when open_date is null or year(open_date) not between 1980 and 2100 then 'bad_date'
             when total_amount is null then 'bad_amount'
             when total_amount < 0 then 'negative_amount'
-        end as reject_reason
+        end as reject_reason,
+        normalized_name(customer_name) as name_norm,
+        normalized_address(address) as address_norm
     from typed
 ),
 
@@ -170,7 +172,8 @@ final as (
         end as reject_detail,
         -- the line as written is kept only where someone may have to read it: on rejected rows and
         -- on rows whose record id repeats (one of them becomes a duplicate_record reject)
-        case when reject_reason is not null or id_repeats then raw end as raw
+        case when reject_reason is not null or id_repeats then raw end as raw,
+        signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm) as signature_key
     from checked
 )
 
