@@ -28,22 +28,25 @@ PERSONAL_COLUMNS = frozenset({
 event log is no place for names, mobiles or ID numbers."""
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, **extra) -> dict:
-    """Row count, timing, column schema and a masked preview of `table`."""
-    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
-    return {"dagster/row_count": rows, "table": table, "seconds": seconds, **table_preview(con, table), **extra}
+def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, rows: int | None = None,
+                   preview_rows: int = 5, **extra) -> dict:
+    """Row count (counted unless given), timing, column schema and a masked preview of `table`."""
+    if rows is None:
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    return {"dagster/row_count": rows, "table": table, "seconds": seconds,
+            **table_preview(con, table, preview_rows), **extra}
 
 
-def table_preview(con: duckdb.DuckDBPyConnection, table: str, order_by: str | None = None, rows: int = 5) -> dict:
+def table_preview(con: duckdb.DuckDBPyConnection, table: str, rows: int = 5) -> dict:
     """`dagster/column_schema` and the first `rows` rows as Markdown, personal columns masked.
     `table` may be any relation, a `read_parquet(...)` call included."""
     columns = con.execute(f"select column_name, column_type from (describe select * from {table})").fetchall()
-    shown = ", ".join(f"case when \"{c}\" is null then null else '***' end as \"{c}\"" if c in PERSONAL_COLUMNS
-                      else f'"{c}"' for c, _ in columns)
-    order = f"order by {order_by}" if order_by else ""
-    first_rows = con.execute(f"select {shown} from {table} {order} limit {rows}").pl()
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])
-    return {"dagster/column_schema": schema, "preview": markdown_table(first_rows)}
+    metadata = {"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])}
+    if rows:
+        shown = ", ".join(f"case when \"{c}\" is null then null else '***' end as \"{c}\"" if c in PERSONAL_COLUMNS
+                          else f'"{c}"' for c, _ in columns)
+        metadata["preview"] = markdown_table(con.execute(f"select {shown} from {table} limit {rows}").pl())
+    return metadata
 
 
 def markdown_table(table) -> dg.MetadataValue:
@@ -52,8 +55,9 @@ def markdown_table(table) -> dg.MetadataValue:
 
 
 def materialize_sql(con: duckdb.DuckDBPyConnection, name: str, table: str, view: bool = False,
-                    **params) -> dg.MaterializeResult:
-    """Replace `table` (or view) with `sql/<name>.sql` and report rows and seconds."""
+                    preview_rows: int = 5, **params) -> dg.MaterializeResult:
+    """Replace `table` (or view) with `sql/<name>.sql` and report rows and seconds. A view that
+    is costly to run shows no `preview_rows` (its rows are computed for the preview)."""
     with stopwatch() as timing:
-        sql.materialize(con, name, table, view=view, **params)
-    return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"]))
+        rows = sql.materialize(con, name, table, view=view, **params)
+    return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"], rows, preview_rows))

@@ -3,10 +3,13 @@ the sample against the generator's truth."""
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 import pytest
+from splink import DuckDBAPI, Linker
 
 import sql
+from models.identity import IdentitySettings, profile_model, set_exact_match_u
 from tests.conftest import SAMPLE_TRUTH, query, run_pipeline, write_file
 
 SERVICE_HEADER = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,address\n"
@@ -150,3 +153,20 @@ def test_sample_accuracy_against_the_truth(sample_run):
             join persons y on cast(y.person_id as bigint) = merged.p2""").fetchone()
     assert precision >= 0.995 and recall >= 0.98, (precision, recall)
     assert wrong == (0, 0, 0)
+
+
+def test_exact_match_u_is_the_share_of_record_pairs_sharing_the_value():
+    """u of an exact-match level, computed rather than sampled: mobiles A, A, B, C and a null
+    give 1 sharing pair of 4 * 3 / 2, so 1/6; the last level takes the rest."""
+    con = duckdb.connect()
+    con.execute("create table to_train as select * from (values "
+                "(1, 'a', 'a', 'A', null, null, null, null, 'D1'), (2, 'b', 'b', 'A', null, null, null, null, 'D1'), "
+                "(3, 'c', 'c', 'B', null, null, null, null, 'D1'), (4, 'd', 'd', 'C', null, null, null, null, 'D2'), "
+                "(5, 'e', 'e', null, null, null, null, null, 'D2')) as t(profile_id, name_norm, name_key, mobile, "
+                "id_number, birth_date, address_norm, email, dealer_code)")
+    linker = Linker(DuckDBAPI(connection=con).register("to_train"), profile_model(IdentitySettings()))
+    exact = set_exact_match_u(con, "to_train", linker)
+    assert exact == {"mobile": pytest.approx(1 / 6), "dealer_code": pytest.approx((3 * 2 + 2 * 1) / (5 * 4))}
+    mobile = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "mobile")
+    assert [level.u_probability for level in mobile.comparison_levels if not level.is_null_level] == [
+        pytest.approx(1 / 6), pytest.approx(5 / 6)]

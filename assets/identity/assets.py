@@ -95,7 +95,8 @@ def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per accepted input row: its customer_id and the rule or score that linked it.
     A view: the Parquet mart is where it is computed and stored."""
     with warehouse.connect() as con:
-        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk", view=True)
+        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk", view=True,
+                               preview_rows=0)
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})

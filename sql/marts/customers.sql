@@ -29,8 +29,15 @@ dealers as (
 ),
 
 home_dealers as (
-    select customer_id, arg_max(dealer_code, (n, latest, dealer_code)) as home_dealer_code
+    select customer_id, arg_max(dealer_code, (n, latest, dealer_code)) as home_dealer_code,
+           count(*) as n_dealers
     from dealers
+    group by customer_id
+),
+
+vehicles as (
+    select customer_id, count(*) as n_vehicles
+    from (select distinct customer_id, vin from records where vin is not null)
     group by customer_id
 ),
 
@@ -43,10 +50,8 @@ golden as (
         coalesce(bool_or(customer_type = 'company'), false) as is_company,
         max(coalesce(id_birth_date, birth_date)) as birth_date,
         arg_max(address, (event_date, address)) filter (where address is not null) as address,
-        count(distinct dealer_code) as n_dealers,
         count(*) filter (where source = 'sales') as n_sales,
         count(*) filter (where source = 'service') as n_repair_orders,
-        count(distinct vin) as n_vehicles,
         min(event_date) as first_seen,
         max(event_date) as last_seen
     from records
@@ -54,11 +59,14 @@ golden as (
 ),
 
 final as (
-    select golden.customer_id, golden.mobile, best_names.customer_name, golden.* exclude (customer_id, mobile),
-           home_dealers.home_dealer_code
+    select golden.customer_id, golden.mobile, best_names.customer_name, golden.id_number, golden.id_valid,
+           golden.is_company, golden.birth_date, golden.address, home_dealers.n_dealers, golden.n_sales,
+           golden.n_repair_orders, coalesce(vehicles.n_vehicles, 0) as n_vehicles, golden.first_seen,
+           golden.last_seen, home_dealers.home_dealer_code
     from golden
     left join best_names using (customer_id)
     join home_dealers using (customer_id)
+    left join vehicles using (customer_id)
 )
 
 select * from final order by customer_id
