@@ -142,7 +142,7 @@ def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker
     """Replace the sampled u probability of each comparison's exact-match level by its exact
     value, the chance that two different records of `table` share the value:
     sum n_v (n_v - 1) / N (N - 1) over the non-null values. Two million sampled pairs see an exact
-    address match (u near 5e-7) about once, so the sampled estimate swung from run to run (at
+    address match (u near 1e-6) about once, so the sampled estimate swung from run to run (at
     scale 1, seeing it or not moved pairwise recall between 1.0 and 0.991). The last level
     (everything else) takes what the others leave. Returns the values set."""
     exact = {}

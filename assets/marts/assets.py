@@ -43,8 +43,7 @@ rejects_mart = _mart("rejects", "ingest.rejects", "file_name, source_row", [reje
                      "One row per rejected input row, with its reason and the row as text.")
 identity_crosswalk_mart = _mart(
     "identity_crosswalk", "identity.identity_crosswalk", "dealer_code, source, file_name, source_row",
-    [identity_crosswalk], "One row per accepted input row: its customer_id and the rule or score that linked it.",
-    )
+    [identity_crosswalk], "One row per accepted input row: its customer_id and the rule or score that linked it.")
 customer_360_mart = _mart(
     "customer_360", "marts.customer_360", "customer_id", [rfm, abc, lifecycle, clv, churn_risk],
     "One row per customer known at as-of: activity, RFM, ABC tier, lifecycle stage, CLV and churn risk; "
