@@ -35,6 +35,7 @@ class LandingFile:
     positions: dict[str, int] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
     read_path: Path | None = None  # what DuckDB reads: the file, or its UTF-8 copy
+    data_lines: int | None = None  # lines after the header, as the parsing counts them
     error: str | None = None
 
 
@@ -90,6 +91,7 @@ def inspect_file(entry: LandingFile, utf8_dir: Path) -> None:
     except UnicodeDecodeError as exc:
         entry.error = f"{entry.file_name}: not UTF-8 or GBK text (byte {exc.start})"
         return
+    entry.data_lines = text.count("\n") - text.endswith("\n")
     if entry.encoding == "utf-8":
         entry.read_path = entry.path
     else:

@@ -26,7 +26,7 @@ CATALOG_SCHEMA = {
     "size_bytes": pl.Int64, "encoding": pl.Utf8, "delimiter": pl.Utf8, "n_header_fields": pl.Int32,
     "read_path": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "duplicate_of": pl.Utf8,
     "unknown_columns": pl.Utf8, **{f"pos_{name}": pl.Int32 for name in CANONICAL_COLUMNS},
-    "inspection_key": pl.Utf8,
+    "data_lines": pl.Int64, "inspection_key": pl.Utf8,
 }
 
 
@@ -59,9 +59,9 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
             status = "failed" if row["error"] else "loaded"
         rows.append(row | {"status": status, "duplicate_of": duplicate_of})
     catalog = pl.DataFrame(rows, schema=CATALOG_SCHEMA)
-    in_use = {Path(p) for p in catalog["read_path"].drop_nulls()}
+    in_use = {Path(p).resolve() for p in catalog["read_path"].drop_nulls()}
     for copy in utf8_dir.glob("*.csv"):
-        if copy not in in_use:
+        if copy.resolve() not in in_use and copy.name != "empty.csv":
             copy.unlink()
     return catalog
 
@@ -80,6 +80,7 @@ def _catalog_row(entry: LandingFile) -> dict:
         "error": entry.error,
         "unknown_columns": ", ".join(entry.unknown_columns) or None,
         **{f"pos_{name}": entry.positions.get(name) for name in CANONICAL_COLUMNS},
+        "data_lines": entry.data_lines,
     }
 
 
@@ -184,6 +185,11 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
     stale_dealers = [dealer for dealer, _ in stale]
     con.execute(f"delete from {table} where dealer_code in (select unnest($dealers))", {"dealers": stale_dealers})
     batches = read_batches(con, source, batch_bytes, stale_dealers)
+    # DuckDB's read_text returns no rows for a path that is gone, which would lose a file silently
+    missing = [path for paths in batches for path in paths if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} file(s) to parse are gone since the landing folder was read: "
+                                + ", ".join(missing[:5]))
     for paths in batches:
         sql.append(con, query, table, paths=paths)
     sql.execute(con, f"intermediate/int_{source}_duplicates", dealers=stale_dealers)

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import landing.load as landing_load
+import sql
 from landing.load import catalog_landing
 from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
@@ -179,6 +180,23 @@ def test_rows_conserved_check_passes(landing, tmp_path):
     result = run_pipeline(landing, tmp_path / "out")
     evaluations = result.get_asset_check_evaluations()
     assert ("rows_conserved", True) in [(e.check_name, e.passed) for e in evaluations]
+
+
+def test_rows_conserved_check_fails_when_a_file_loses_its_rows(landing, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(landing, out)
+    with duckdb.connect(str(out / "warehouse.duckdb")) as con:
+        con.execute("delete from intermediate.service_checked")
+        sql.materialize(con, "marts/load_manifest", "ingest.load_manifest")
+        unbalanced = sql.query(con, "checks/rows_conserved").fetchall()
+    assert [(row[0], row[1], row[2]) for row in unbalanced] == [("D01/service/ro_2024.csv", 7, 0)]
+
+
+def test_utf8_copies_in_use_stay_whatever_the_spelling_of_the_output_folder(landing, tmp_path, monkeypatch):
+    first = catalog_landing(landing, tmp_path / "out" / "utf8")
+    monkeypatch.chdir(tmp_path)
+    again = catalog_landing(landing, Path("out/utf8"), first)
+    assert all(Path(p).is_file() for p in again["read_path"].drop_nulls())
 
 
 def _ingested(result, source: str) -> tuple[int, int]:

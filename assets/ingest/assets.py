@@ -135,8 +135,9 @@ ROWS_CONSERVED = "rows_conserved"
     key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
     deps=[landing_files, rejects, sales_assets[1], service_assets[1]],
     check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"],
-                                   description="Every file: rows_read = rows_loaded + rows_rejected, and "
-                                               "the counts match the clean tables and rejects.")],
+                                   description="Every file: rows_read = the lines after its header = "
+                                               "rows_loaded + rows_rejected, and the counts match the "
+                                               "clean tables and rejects.")],
 )
 def load_manifest(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per file of the landing folder (loaded, skipped as a re-delivery, or failed) with
