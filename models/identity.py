@@ -141,10 +141,10 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
 def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker) -> dict[str, float]:
     """Replace the sampled u probability of each comparison's exact-match level by its exact
     value, the chance that two different records of `table` share the value:
-    sum n_v (n_v - 1) / N (N - 1) over the non-null values. Two million sampled pairs see an exact
-    address match (u near 1e-6) about once, so the sampled estimate swung from run to run (at
-    scale 1, seeing it or not moved pairwise recall between 1.0 and 0.991). The last level
-    (everything else) takes what the others leave. Returns the values set."""
+    sum n_v (n_v - 1) / N (N - 1) over the non-null values, and fix it so that training keeps it.
+    Two million sampled pairs see an exact address match (u near 1e-6) once or not at all: at
+    scale 1, a sample that missed it made the model accept 54 pairs instead of 147,416. The last
+    level (everything else) takes what the others leave. Returns the values set."""
     exact = {}
     for comparison in linker._settings_obj.comparisons:
         levels = [level for level in comparison.comparison_levels if not level.is_null_level]
@@ -157,6 +157,8 @@ def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker
         if u:
             levels[0].u_probability = exact[column] = u
             levels[-1].u_probability = 1 - sum(level.u_probability for level in levels[:-1])
+            for level in (levels[0], levels[-1]):
+                level._fix_u_probability = True  # Splink's own flag: training leaves a fixed u alone
     return exact
 
 
