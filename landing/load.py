@@ -61,7 +61,7 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
     catalog = pl.DataFrame(rows, schema=CATALOG_SCHEMA)
     in_use = {Path(p).resolve() for p in catalog["read_path"].drop_nulls()}
     for copy in utf8_dir.glob("*.csv"):
-        if copy.resolve() not in in_use and copy.name != "empty.csv":
+        if copy.resolve() not in in_use:
             copy.unlink()
     return catalog
 

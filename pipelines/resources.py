@@ -49,7 +49,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def empty_file(self) -> Path:
         """An empty file for DuckDB to read when a source has no files at all."""
-        path = self.utf8_dir / "empty.csv"
+        path = self.path / "empty.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         return path
