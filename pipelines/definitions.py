@@ -10,7 +10,7 @@ from assets.ingest import assets as ingest
 from assets.marts import assets as marts
 from assets.quality.checks import quality_checks
 from pipelines.automation import JOB_NAME, all_dealers_tags, landing_sensor, nightly_refresh, sync_dealer_partitions
-from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from pipelines.resources import DEFAULT_MEMORY_LIMIT, LandingFolder, RunSettings, Warehouse
 
 ALL_ASSETS = [
     ingest.landing_files,
@@ -40,7 +40,8 @@ def env_resources() -> dict:
     """Resources resolved from the environment at run time (dagster dev, schedules, sensors)."""
     return {
         "landing": LandingFolder(input_dir=dg.EnvVar("CRM_INPUT_DIR")),
-        "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR")),
+        "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR"),
+                               memory_limit=dg.EnvVar("CRM_MEMORY_LIMIT").get_value("") or DEFAULT_MEMORY_LIMIT),
         "run_settings": RunSettings(as_of=dg.EnvVar("CRM_AS_OF").get_value("") or ""),
     }
 
