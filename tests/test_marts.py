@@ -121,7 +121,8 @@ def test_manifest_describes_every_mart(sample_run):
 
 @pytest.fixture(scope="module")
 def marketing_run(tmp_path_factory):
-    """Customers with every reason not to be contacted, and one customer at two dealers."""
+    """Customers with every reason not to be contacted, one customer at two dealers, and one who
+    said yes and no on the same day."""
     root = tmp_path_factory.mktemp("marketing")
     landing = root / "landing"
     header = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,marketing_consent\n"
@@ -132,6 +133,8 @@ def marketing_run(tmp_path_factory):
         "D1,2024-01-08,500,LSVAU2180N2183294,C4,钱磊,13800138004,,是",
         "E1,2024-01-09,500,LSVAU2180N2183295,C5,孙伟,13800138005,11010519491231002x,Y",
         "F1,2024-01-10,500,LSVAU2180N2183296,C6,周杰,,,是",
+        "G1,2024-01-11,300,LSVAU2180N2183297,C7,吴刚,13800138007,,否",
+        "G2,2024-01-11,500,LSVAU2180N2183297,C7,吴刚,13800138007,,是",
     ]) + "\n")
     write_file(landing, "D02/service/ro.csv", header + "A2,2024-03-01,800,LSVAU2180N2183291,K1,王芳,13800138001,,\n")
     write_file(landing, "suppression.csv", "value\n+86 138-0013-8004\n11010519491231002X\n")
@@ -152,6 +155,7 @@ def test_segment_members_mark_who_may_not_be_contacted_and_why(marketing_run):
         ("钱磊", "D01"): (False, "suppressed"),  # the list writes the mobile +86 138-0013-8004
         ("孙伟", "D01"): (False, "suppressed"),  # by ID number, whatever the case of its X
         ("周杰", "D01"): (False, "no_mobile"),
+        ("吴刚", "D01"): (False, "consent_refused"),  # a yes and a no on one day: the no stands
     }
     assert {"mobile", "customer_name", "contactable", "why_not_contactable"} <= set(table.column_names)
 

@@ -6,12 +6,12 @@ with household_clusters as (
 
 edges as (
     select customer_id_l as customer_id, shared from identity.household_edges
-    union
+    union all
     select customer_id_r as customer_id, shared from identity.household_edges
 ),
 
 shared as (
-    select customer_id, string_agg(distinct shared, '+' order by shared) as shared_by
+    select customer_id, array_to_string(list_sort(list_distinct(list(shared))), '+') as shared_by
     from edges
     group by customer_id
 )

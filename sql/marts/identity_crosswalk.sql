@@ -12,12 +12,14 @@ signature_ids as (
 
 rule_edges as (
     select signature_key_l as signature_key, rule from identity.rule_edges
-    union
+    union all
     select signature_key_r as signature_key, rule from identity.rule_edges
 ),
 
+-- the distinct rules of a signature's edges, sorted (a list per key: string_agg(distinct) over a
+-- deduplicating union took 6 s at scale 1, this 2 s)
 signature_rules as (
-    select signature_key, string_agg(distinct rule, '+' order by rule) as rules
+    select signature_key, array_to_string(list_sort(list_distinct(list(rule))), '+') as rules
     from rule_edges
     group by signature_key
 ),

@@ -14,7 +14,8 @@ consent as (
     select
         ids.customer_id,
         records.dealer_code,
-        arg_max(records.marketing_consent, records.event_date) as consent
+        -- a yes and a no on one day: the no stands (and the choice is the same on every run)
+        arg_max(records.marketing_consent, (records.event_date, records.marketing_consent = 'no')) as consent
     from identity.records as records
     join identity.signature_ids as ids using (signature_key)
     where records.marketing_consent in ('yes', 'no')
