@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 
 from generator import generate_landing
-from pipelines.resources import DEFAULT_MEMORY_LIMIT, LandingFolder, RunSettings, Warehouse
+from pipelines.resources import LandingFolder, RunSettings, Warehouse, memory_limit_from_env
 from pipelines.run_summary import print_summary
 
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
-        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT),
+        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=memory_limit_from_env()),
         "run_settings": RunSettings(as_of=args.as_of or ""),
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()

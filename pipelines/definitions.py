@@ -10,7 +10,7 @@ from assets.ingest import assets as ingest
 from assets.marts import assets as marts
 from assets.quality.checks import quality_checks
 from pipelines.automation import JOB_NAME, all_dealers_tags, landing_sensor, nightly_refresh, sync_dealer_partitions
-from pipelines.resources import DEFAULT_MEMORY_LIMIT, LandingFolder, RunSettings, Warehouse
+from pipelines.resources import LandingFolder, RunSettings, Warehouse, memory_limit_from_env
 
 ALL_ASSETS = [
     ingest.landing_files,
@@ -40,8 +40,7 @@ def env_resources() -> dict:
     """Resources resolved from the environment at run time (dagster dev, schedules, sensors)."""
     return {
         "landing": LandingFolder(input_dir=dg.EnvVar("CRM_INPUT_DIR")),
-        "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR"),
-                               memory_limit=dg.EnvVar("CRM_MEMORY_LIMIT").get_value("") or DEFAULT_MEMORY_LIMIT),
+        "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR"), memory_limit=memory_limit_from_env()),
         "run_settings": RunSettings(as_of=dg.EnvVar("CRM_AS_OF").get_value("") or ""),
     }
 

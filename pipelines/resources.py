@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,11 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 """DuckDB's memory cap unless CRM_MEMORY_LIMIT says otherwise. At 3GB the 10M-row aggregations of
 identity and analytics spill at scale 1 (the customers table took 16 s instead of 8); 4GB keeps the
 whole run's peak RSS near 4.2 GB, under the 6 GB target."""
+
+
+def memory_limit_from_env() -> str:
+    """CRM_MEMORY_LIMIT, else the default: what `crm run` and `dagster dev` both give the warehouse."""
+    return os.environ.get("CRM_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 
 class Warehouse(dg.ConfigurableResource):
