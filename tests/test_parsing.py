@@ -110,6 +110,6 @@ def test_id_numbers(con, id_number, kind, valid, birth, gender):
 
 
 def test_csv_fields(con):
-    written = ['"a, b"', '"he said ""hi"""', '="0012"', "  ", " x ", "'110101", '""']
+    written = ['"a, b"', '"he said ""hi"""', '="0012"', "  ", " x ", " y", "z ", "'110101", '""']
     fields = con.execute("select csv_field(x) from unnest($written) t(x)", {"written": written}).fetchall()
-    assert [f for (f,) in fields] == ["a, b", 'he said "hi"', "0012", None, "x", "110101", None]
+    assert [f for (f,) in fields] == ["a, b", 'he said "hi"', "0012", None, "x", "y", "z", "110101", None]

@@ -146,7 +146,7 @@ checked as (
         *,
         case
             when file_error is not null then 'file_failed'
-            when trim(raw) = '' then 'blank_line'
+            when ltrim(raw) = '' then 'blank_line'
             when n_fields <> n_header_fields then 'wrong_field_count'
             when row_dealer_code is not null and upper(row_dealer_code) <> upper(dealer_code) then 'dealer_mismatch'
             when sale_id is null or sale_date_text is null or sale_amount_text is null or vin is null

@@ -6,7 +6,11 @@ with files as (
 ),
 
 texts as (
-    select filename as read_path, content from read_text(paths)
+    -- a CRLF file as LF: rtrim of every line would cost more than this pass over the few such files
+    select filename as read_path,
+           case when contains(content, chr(13)) then replace(content, chr(13) || chr(10), chr(10)) else content end
+               as content
+    from read_text(paths)
 )
 
 select files.file_id, string_split(texts.content, chr(10)) as lines

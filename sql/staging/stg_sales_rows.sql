@@ -58,7 +58,8 @@ numbered as materialized (
 ),
 
 lines as (
-    select * exclude (line, last_index), rtrim(line, chr(13)) as raw
+    select * exclude (line, last_index),
+           case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as raw
     from numbered
     -- the empty piece after the file's final line break is not a line
     where source_row > 0 and not (source_row = last_index and line = '')
