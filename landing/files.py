@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,9 +99,15 @@ def inspect_file(entry: LandingFile, utf8_dir: Path) -> None:
     else:
         entry.read_path = utf8_dir / f"{entry.file_sha256}.csv"
         utf8_dir.mkdir(parents=True, exist_ok=True)
-        partial = entry.read_path.with_suffix(".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(entry.read_path)
+        # a file of its own per writer: two re-deliveries of one file may be inspected at once
+        handle, partial = tempfile.mkstemp(suffix=".partial", dir=utf8_dir)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            os.replace(partial, entry.read_path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
     header_line = text.split("\n", 1)[0].rstrip("\r")
     if not header_line.strip():
         entry.error = f"{entry.file_name}: empty file or blank header line"

@@ -11,6 +11,8 @@ dealer's files, not the network's.
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -41,16 +43,21 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
     entries: list[LandingFile] = discover_files(input_dir)
     known_rows = {row["file_name"]: row for row in known.iter_rows(named=True)} if known is not None else {}
     mapping = hashlib.sha256(MAPPING_FILE.read_bytes()).hexdigest()[:16]
+    keys = {entry.file_name: f"{entry.path.stat().st_size}:{entry.path.stat().st_mtime_ns}:{mapping}"
+            for entry in entries}
+    to_inspect = [entry for entry in entries
+                  if not _still_known(known_rows.get(entry.file_name), keys[entry.file_name])]
+    # hashing and writing release the GIL: two threads read a network's files in 70% of the time
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        list(pool.map(lambda entry: inspect_file(entry, utf8_dir), to_inspect))
+    inspected = {entry.file_name for entry in to_inspect}
     first_with_bytes: dict[str, str] = {}
     rows = []
     for entry in entries:
-        stat = entry.path.stat()
-        key = f"{stat.st_size}:{stat.st_mtime_ns}:{mapping}"
-        row = known_rows.get(entry.file_name)
-        if not (row and row.get("inspection_key") == key and (row["read_path"] is None
-                                                               or Path(row["read_path"]).is_file())):
-            inspect_file(entry, utf8_dir)
-            row = _catalog_row(entry) | {"inspection_key": key}
+        if entry.file_name in inspected:
+            row = _catalog_row(entry) | {"inspection_key": keys[entry.file_name]}
+        else:
+            row = known_rows[entry.file_name]
         duplicate_of = first_with_bytes.setdefault(row["file_sha256"], entry.file_name)
         if duplicate_of != entry.file_name:
             status = "skipped"
@@ -64,6 +71,13 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
         if copy.resolve() not in in_use:
             copy.unlink()
     return catalog
+
+
+def _still_known(row: dict | None, key: str) -> bool:
+    """Whether a file's row of the last catalog still holds: same size, modification time and
+    header mapping, and its UTF-8 copy (if it needed one) still there."""
+    return bool(row and row.get("inspection_key") == key and (row["read_path"] is None
+                                                              or Path(row["read_path"]).is_file()))
 
 
 def _catalog_row(entry: LandingFile) -> dict:
