@@ -4,7 +4,7 @@
 -- apostrophe undone, surrounding spaces trimmed, blanks -> null
 create or replace temp macro csv_field(s) as nullif(
     case
-        -- most fields: trimmed only when a space ends them, as trim reads the whole field
+        -- most fields: trimmed only when a space starts or ends them (trim reads the whole field)
         when not (starts_with(s, '"') or starts_with(s, '=') or starts_with(s, '''') or starts_with(s, chr(9)))
             then case when starts_with(s, ' ') or ends_with(s, ' ') then trim(s) else s end
         else trim(case
@@ -44,7 +44,8 @@ create or replace temp macro date_second_part(s) as
 -- (a failed try_cast costs more than the test of a plain number)
 create or replace temp macro parse_amount(s) as case
     when regexp_full_match(s, '-?[0-9]+(\.[0-9]+)?') then try_cast(s as decimal(14, 2))
-    else try_cast(regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-') as decimal(14, 2))
+    else try_cast(regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-')
+                  as decimal(14, 2))
 end;
 
 -- a mainland mobile as 11 digits, from any spelling (+86, 0086, spaces, dashes, brackets)
@@ -60,30 +61,32 @@ create or replace temp macro normalize_mobile(s) as mainland_mobile(regexp_repla
 -- ISO 3779 VIN check digit (position 9)
 create or replace temp macro vin_value(c) as (instr('0123456789.ABCDEFGH..JKLMN.P.R..STUVWXYZ', c) - 1) % 10;
 create or replace temp macro vin_check_digit(v) as substr('0123456789X', 1 + (
-    vin_value(v[1]) * 8 + vin_value(v[2]) * 7 + vin_value(v[3]) * 6 + vin_value(v[4]) * 5 + vin_value(v[5]) * 4
-    + vin_value(v[6]) * 3 + vin_value(v[7]) * 2 + vin_value(v[8]) * 10 + vin_value(v[10]) * 9 + vin_value(v[11]) * 8
-    + vin_value(v[12]) * 7 + vin_value(v[13]) * 6 + vin_value(v[14]) * 5 + vin_value(v[15]) * 4 + vin_value(v[16]) * 3
-    + vin_value(v[17]) * 2) % 11, 1);
+    vin_value(v[1]) * 8 + vin_value(v[2]) * 7 + vin_value(v[3]) * 6 + vin_value(v[4]) * 5
+    + vin_value(v[5]) * 4 + vin_value(v[6]) * 3 + vin_value(v[7]) * 2 + vin_value(v[8]) * 10
+    + vin_value(v[10]) * 9 + vin_value(v[11]) * 8 + vin_value(v[12]) * 7 + vin_value(v[13]) * 6
+    + vin_value(v[14]) * 5 + vin_value(v[15]) * 4 + vin_value(v[16]) * 3 + vin_value(v[17]) * 2) % 11, 1);
 create or replace temp macro vin_is_valid(v) as
     coalesce(regexp_full_match(v, '[A-HJ-NPR-Z0-9]{17}') and v[9] = vin_check_digit(v), false);
 
 -- GB 11643 resident ID (18 characters, check character last, birth date inside)
 create or replace temp macro digit_value(c) as try_cast(c as integer);
 create or replace temp macro resident_id_check(v) as substr('10X98765432', 1 + (
-    digit_value(v[1]) * 7 + digit_value(v[2]) * 9 + digit_value(v[3]) * 10 + digit_value(v[4]) * 5 + digit_value(v[5]) * 8
-    + digit_value(v[6]) * 4 + digit_value(v[7]) * 2 + digit_value(v[8]) * 1 + digit_value(v[9]) * 6 + digit_value(v[10]) * 3
-    + digit_value(v[11]) * 7 + digit_value(v[12]) * 9 + digit_value(v[13]) * 10 + digit_value(v[14]) * 5 + digit_value(v[15]) * 8
-    + digit_value(v[16]) * 4 + digit_value(v[17]) * 2) % 11, 1);
+    digit_value(v[1]) * 7 + digit_value(v[2]) * 9 + digit_value(v[3]) * 10 + digit_value(v[4]) * 5
+    + digit_value(v[5]) * 8 + digit_value(v[6]) * 4 + digit_value(v[7]) * 2 + digit_value(v[8]) * 1
+    + digit_value(v[9]) * 6 + digit_value(v[10]) * 3 + digit_value(v[11]) * 7 + digit_value(v[12]) * 9
+    + digit_value(v[13]) * 10 + digit_value(v[14]) * 5 + digit_value(v[15]) * 8 + digit_value(v[16]) * 4
+    + digit_value(v[17]) * 2) % 11, 1);
 -- (a resident ID with a typo in its birth date is still a resident ID, and invalid)
 create or replace temp macro looks_like_resident_id(v) as regexp_full_match(v, '[1-8][0-9]{16}[0-9X]');
 
 -- GB 32100 unified social credit code of a company
 create or replace temp macro code_value(c) as instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c) - 1;
 create or replace temp macro credit_code_check(v) as substr('0123456789ABCDEFGHJKLMNPQRTUWXY', 1 + (31 - (
-    code_value(v[1]) * 1 + code_value(v[2]) * 3 + code_value(v[3]) * 9 + code_value(v[4]) * 27 + code_value(v[5]) * 19
-    + code_value(v[6]) * 26 + code_value(v[7]) * 16 + code_value(v[8]) * 17 + code_value(v[9]) * 20 + code_value(v[10]) * 29
-    + code_value(v[11]) * 25 + code_value(v[12]) * 13 + code_value(v[13]) * 8 + code_value(v[14]) * 24 + code_value(v[15]) * 10
-    + code_value(v[16]) * 30 + code_value(v[17]) * 28) % 31) % 31, 1);
+    code_value(v[1]) * 1 + code_value(v[2]) * 3 + code_value(v[3]) * 9 + code_value(v[4]) * 27
+    + code_value(v[5]) * 19 + code_value(v[6]) * 26 + code_value(v[7]) * 16 + code_value(v[8]) * 17
+    + code_value(v[9]) * 20 + code_value(v[10]) * 29 + code_value(v[11]) * 25 + code_value(v[12]) * 13
+    + code_value(v[13]) * 8 + code_value(v[14]) * 24 + code_value(v[15]) * 10 + code_value(v[16]) * 30
+    + code_value(v[17]) * 28) % 31) % 31, 1);
 create or replace temp macro looks_like_credit_code(v) as
     regexp_full_match(v, '[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}');
 
