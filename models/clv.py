@@ -9,18 +9,29 @@ the same likelihood, far fewer rows. Predictions are also made once per distinct
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import polars as pl
 from lifetimes import BetaGeoFitter, GammaGammaFitter
-from lifetimes.utils import _customer_lifetime_value
+from lifetimes.utils import ConvergenceError, _customer_lifetime_value
 
 TIME_UNIT = "weeks"
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
+FIT_ATTEMPTS = ((None, 1e-7), (None, 1e-6), (None, 1e-5), (1e-4, 1e-7), (1e-2, 1e-7))
+"""(penalizer, tolerance) tried in turn until a fit converges: lifetimes' default tolerance first;
+then looser tolerances, because BFGS can stop at the optimum with "precision loss" when the
+likelihood is flat along one axis (Gamma-Gamma's q and v); then a penalizer (None: the
+settings' own), which moves the estimates and is therefore the last resort."""
+
+
+class FitFailed(RuntimeError):
+    """No attempt of FIT_ATTEMPTS converged."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,7 @@ class ClvModel:
     n_customers: int
     n_repeat_customers: int
     frequency_spend_correlation: float
+    fit_notes: dict[str, str]
 
     def parameters(self) -> pl.DataFrame:
         """model, param, value: the fitted parameters (Gamma-Gamma's v is the paper's gamma)."""
@@ -43,13 +55,29 @@ def weighted_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return frame.group_by(columns).agg(weight=pl.len()).sort(columns)
 
 
+def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float):
+    """The first of FIT_ATTEMPTS that converges, and a note of which it was."""
+    for attempt_penalizer, tol in FIT_ATTEMPTS:
+        used = penalizer if attempt_penalizer is None else max(penalizer, attempt_penalizer)
+        model = fitter(penalizer_coef=used)
+        try:
+            # lifetimes prints scipy's whole result before it raises; the note below says enough
+            with contextlib.redirect_stdout(io.StringIO()):
+                model.fit(*columns, weights=weights, tol=tol)
+        except ConvergenceError:
+            continue
+        note = "converged" if (attempt_penalizer, tol) == FIT_ATTEMPTS[0] else f"converged with tol={tol:g}, " \
+                                                                             f"penalizer={used:g}"
+        model.fit_note = note
+        return model
+    raise FitFailed(f"{fitter.__name__} did not converge with any of {len(FIT_ATTEMPTS)} attempts")
+
+
 def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0) -> BetaGeoFitter:
     """BG/NBD on frequency, recency, T (one row per customer, or distinct rows with `weight`)."""
     rows = summary if "weight" in summary.columns else weighted_rows(summary, ["frequency", "recency", "T"])
-    model = BetaGeoFitter(penalizer_coef=penalizer)
-    model.fit(rows["frequency"].to_numpy(), rows["recency"].to_numpy(), rows["T"].to_numpy(),
-              weights=rows["weight"].to_numpy())
-    return model
+    return _fit_with_fallbacks(BetaGeoFitter, [rows[c].to_numpy() for c in ("frequency", "recency", "T")],
+                               rows["weight"].to_numpy().astype(np.float64), penalizer)
 
 
 def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> GammaGammaFitter:
@@ -57,9 +85,8 @@ def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> GammaGam
     at least one repeat visit that cost something."""
     usable = repeaters.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     rows = usable if "weight" in usable.columns else weighted_rows(usable, ["frequency", "monetary_value"])
-    model = GammaGammaFitter(penalizer_coef=penalizer)
-    model.fit(rows["frequency"].to_numpy(), rows["monetary_value"].to_numpy(), weights=rows["weight"].to_numpy())
-    return model
+    return _fit_with_fallbacks(GammaGammaFitter, [rows[c].to_numpy() for c in ("frequency", "monetary_value")],
+                               rows["weight"].to_numpy().astype(np.float64), penalizer)
 
 
 def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
@@ -75,12 +102,15 @@ def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:
     """Both models on a per-customer summary (frequency, recency, T, monetary_value)."""
     repeaters = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     correlation = repeaters.select(pl.corr("frequency", "monetary_value")).item() if repeaters.height > 2 else None
+    bgnbd = fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer)
+    gamma_gamma = fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer)
     return ClvModel(
-        bgnbd=fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer),
-        gamma_gamma=fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer),
+        bgnbd=bgnbd,
+        gamma_gamma=gamma_gamma,
         n_customers=summary.height,
         n_repeat_customers=repeaters.height,
         frequency_spend_correlation=float(correlation) if correlation is not None else float("nan"),
+        fit_notes={"bgnbd_fit": bgnbd.fit_note, "gamma_gamma_fit": gamma_gamma.fit_note},
     )
 
 

@@ -19,7 +19,7 @@ from assets.identity.assets import signature_ids, vehicles
 from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
 from models import churn
 from models.abc import abc_tiers, tier_shares
-from models.clv import TIME_UNIT, fit_clv, holdout_metrics, score_customers, unfit_reason
+from models.clv import TIME_UNIT, FitFailed, fit_clv, holdout_metrics, score_customers, unfit_reason
 from models.lifecycle import lifecycle_stages
 from models.rfm import rfm_scores
 from models.settings import AnalyticsSettings
@@ -149,19 +149,24 @@ def _fit_and_score(con: duckdb.DuckDBPyConnection, table: str, calibration_end: 
     metadata on the fit."""
     summary = frame(con, f'select customer_id, frequency, recency, "T", monetary_value, visits_next from {table}')
     reason = unfit_reason(summary, SETTINGS.min_customers)
+    if not reason:
+        with stopwatch() as fit_timing:
+            try:
+                model = fit_clv(summary, SETTINGS.penalizer)
+            except FitFailed as exc:
+                reason = f"not fitted: {exc}"
     if reason:
         scores = summary.select("customer_id").with_columns(
             **{name: pl.lit(None, dtype) for name, dtype in SCORE_COLUMNS.items()})
         return summary, scores, pl.DataFrame(schema=PARAMETER_SCHEMA), {"model": reason}
-    with stopwatch() as fit_timing:
-        model = fit_clv(summary, SETTINGS.penalizer)
     scores = score_customers(model, summary, SETTINGS.horizon_months,
                              SETTINGS.monthly_discount_rate if with_clv else None)
     parameters = model.parameters().with_columns(
         time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers, pl.Int64),
         calibration_end=pl.lit(calibration_end))
     return summary, scores, parameters, {
-        "model": "fitted", "fit_seconds": fit_timing["seconds"], "repeat_customers": model.n_repeat_customers,
+        "model": "fitted", **model.fit_notes, "fit_seconds": fit_timing["seconds"],
+        "repeat_customers": model.n_repeat_customers,
         "frequency_spend_correlation": round(model.frequency_spend_correlation, 4),
         "parameters": markdown_table(parameters.select("model", "param", "value"))}
 
