@@ -13,9 +13,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from generator.contacts import (CONTACT_HEADERS, OUTCOME_CN, PURPOSE_CN, car_km_per_day, dealer_diligence,
+                                make_contact_log, staff_names)
 from generator.events import make_sales, make_vehicles, make_visits
 from generator.people import make_people, misspell
-from generator.writer import HEADERS, SALES_COLUMNS, SERVICE_COLUMNS, dealer_profiles, render, write_csv
+from generator.writer import (HEADERS, SALES_COLUMNS, SERVICE_COLUMNS, dealer_profiles, format_dates, render,
+                              spell_mobiles, write_csv)
+from generator.events import WINDOW_END
 
 CITIES = [  # city, province, region, resident-ID region code, postcode, dealer code prefix
     ("上海", "上海", "华东", "310101", "200000", "SH"), ("北京", "北京", "华北", "110101", "100000", "BJ"),
@@ -84,13 +88,35 @@ def _apply_broken_values(rendered: pl.DataFrame, frame: pl.DataFrame, date_heade
     )
 
 
+def _write_contact_log(out: Path, log: pl.DataFrame, dealer_table: pl.DataFrame, profiles: list, staff, rng) -> None:
+    """`<dealer>/contacts/contacts_<year>.csv`, in the dealer's DMS style, with a blank line in each."""
+    log = log.with_columns(year=pl.col("contact_date").dt.year(),
+                           staff=pl.Series(staff[log["dealer"].to_numpy(), rng.integers(0, 3, log.height)]))
+    for (dealer, year), part in log.partition_by("dealer", "year", as_dict=True, maintain_order=True).items():
+        profile = profiles[dealer]
+        chinese = profile.header_style == 0
+        rendered = pl.DataFrame({
+            "contact_date": format_dates(part["contact_date"], profile.date_style, rng),
+            "mobile": spell_mobiles(part["mobile"], rng),
+            "customer_no": part["customer_no"],
+            "sale_id": part["sale_id"].fill_null(""),
+            "purpose": part["purpose"].replace(PURPOSE_CN) if chinese else part["purpose"],
+            "outcome": part["outcome"].replace(OUTCOME_CN) if chinese else part["outcome"],
+            "staff": part["staff"],
+        }).rename({c: CONTACT_HEADERS[c][profile.header_style] for c in CONTACT_HEADERS})
+        path = out / dealer_table["dealer_code"][dealer] / "contacts" / f"contacts_{year}.csv"
+        write_csv(rendered, path, profile, {part.height // 2: ""} if part.height > 10 else None)
+
+
 def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed: int) -> dict[str, int]:
     """Write a landing folder and its truth; returns row counts."""
     rng = np.random.default_rng(seed)
     dealer_table = make_dealers(dealers)
     people = make_people(rng, customers, dealer_table)
     owned = make_vehicles(rng, people)
-    visits = make_visits(rng, people, owned, dealers)
+    # what the staff's routines need comes from a stream of its own, so adding it changed no other value
+    routine_rng = np.random.default_rng([seed, 17])
+    visits = make_visits(rng, people, owned, dealers, car_km_per_day(routine_rng, owned.height))
     sales = make_sales(people, owned)
 
     sales = _customer_fields(rng, sales.rename({"price": "sale_amount", "owned_from": "sale_date"}),
@@ -102,6 +128,13 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
         ro_number=pl.format("RO{}", (pl.int_range(pl.len()).over("dealer") + 1).cast(pl.Utf8).str.zfill(8)),
         marketing_consent=pl.when(pl.lit(rng.random(service.height) < 0.5)).then(pl.col("consent")).otherwise(pl.lit("")),
     )
+    salespeople, advisors = staff_names(routine_rng, dealers, 6), staff_names(routine_rng, dealers, 4)
+    sales = sales.with_columns(salesperson=pl.Series(
+        salespeople[sales["dealer"].to_numpy(), routine_rng.integers(0, 6, sales.height)]))
+    service = service.with_columns(advisor=pl.Series(
+        advisors[service["dealer"].to_numpy(), routine_rng.integers(0, 4, service.height)]))
+    diligence = dealer_diligence(routine_rng, dealers)
+    contact_log = make_contact_log(routine_rng, sales, service, diligence, WINDOW_END)
 
     if out.exists():
         shutil.rmtree(out)
@@ -141,6 +174,8 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
             if source == "sales" and dealer == 2 % dealers and year == 2023:
                 shutil.copyfile(path, path.with_name("sales_2023 (1).csv"))
 
+    _write_contact_log(out, contact_log, dealer_table, profiles, staff_names(routine_rng, dealers, 3), routine_rng)
+
     suppressed = people.filter(pl.lit(rng.random(people.height) < 0.01))["mobile"]
     pl.DataFrame({"value": pl.concat([suppressed, people["id_number"].head(3)])}).write_csv(out / "suppression.csv")
 
@@ -153,4 +188,8 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
                                    .otherwise(pl.col("broken"))).drop("misfiled")
     records.write_csv(truth / "records.csv")
     owned.select("vin", "person_id", "owned_from", "owned_to", "new_or_used").write_csv(truth / "ownership.csv")
+    contact_log.with_columns(dealer_code=dealer_table["dealer_code"].gather(contact_log["dealer"])).drop(
+        "dealer").write_csv(truth / "contacts.csv")
+    pl.DataFrame({"dealer_code": dealer_table["dealer_code"], "follow_up_rate": diligence}).write_csv(
+        truth / "dealer_quality.csv")
     return {"people": people.height, "sales": sales.height, "service": service.height}

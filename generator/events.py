@@ -70,8 +70,9 @@ def make_vehicles(rng: np.random.Generator, people: pl.DataFrame) -> pl.DataFram
 
 
 def make_visits(rng: np.random.Generator, people: pl.DataFrame, owned: pl.DataFrame,
-                n_dealers: int) -> pl.DataFrame:
-    """One row per repair order: a car of an active owner comes in every 4-8 months."""
+                n_dealers: int, km_per_day: np.ndarray) -> pl.DataFrame:
+    """One row per repair order: a car of an active owner comes in every 4-8 months. Its odometer
+    grows at the ownership's own `km_per_day`, within 5% from one reading to the next."""
     person = people.sort("person_id")
     pid = owned["person_id"].to_numpy()
     start = owned["owned_from"].to_numpy().astype("datetime64[D]")
@@ -112,7 +113,8 @@ def make_visits(rng: np.random.Generator, people: pl.DataFrame, owned: pl.DataFr
         "total_amount": amount,
         "labor_amount": np.round(amount * 0.4, 2),
         "parts_amount": np.round(amount * 0.6, 2),
-        "mileage_km": (age_days * rng.uniform(25, 60, n)).astype(np.int64) + 10,
+        "mileage_km": (age_days * km_per_day[row] * (0.95 + 0.1 * (rng.uniform(25, 60, n) - 25) / 35)
+                       ).astype(np.int64) + 10,
     })
 
 

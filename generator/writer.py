@@ -38,13 +38,15 @@ HEADERS = {
     "series": ("车系", "series", "Model"),
     "new_or_used": ("新旧车", "new_or_used", "NewUsed"),
     "marketing_consent": ("是否同意营销", "marketing_consent", "OptIn"),
+    "salesperson": ("销售顾问", "salesperson", "Salesperson"),
+    "advisor": ("服务顾问", "advisor", "ServiceAdvisor"),
 }
 SALES_COLUMNS = ["sale_id", "sale_date", "sale_amount", "vin", "customer_no", "customer_name",
                  "customer_type", "mobile", "id_number", "gender", "email", "address", "postcode",
-                 "series", "new_or_used", "marketing_consent"]
+                 "series", "new_or_used", "marketing_consent", "salesperson"]
 SERVICE_COLUMNS = ["ro_number", "open_date", "close_date", "total_amount", "labor_amount",
                    "parts_amount", "service_type", "pay_type", "mileage_km", "vin", "customer_no",
-                   "customer_name", "mobile", "id_number", "address", "marketing_consent"]
+                   "customer_name", "mobile", "id_number", "address", "marketing_consent", "advisor"]
 SERVICE_TYPE_CN = {"maintenance": "保养", "repair": "维修", "body-paint": "钣喷", "warranty": "索赔", "accident": "事故"}
 PAY_TYPE_CN = {"customer": "客户付费", "warranty": "保修", "insurance": "保险", "internal": "内部"}
 DATE_STYLES = ["%Y-%m-%d", "%Y/%-m/%-d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "excel",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SOURCES = ("sales", "service")
+SOURCES = ("sales", "service", "contacts")
 MAPPING_FILE = Path(__file__).with_name("columns.toml")
 _IGNORED_IN_HEADERS = re.compile(r"[\s_\-.()（）\[\]]+")
 
@@ -27,6 +27,7 @@ class Column:
     name: str
     required: bool
     aliases: tuple[str, ...]
+    one_of: str | None = None
 
 
 @cache
@@ -36,19 +37,33 @@ def _mapping() -> dict:
 
 @cache
 def columns(source: str) -> tuple[Column, ...]:
-    """The canonical columns of a source (`sales` or `service`), shared ones included."""
+    """The canonical columns of a source (`sales`, `service` or `contacts`); sales and service
+    include the [shared] ones."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     raw = _mapping()
-    merged = {**raw[source], **raw["shared"]}
-    return tuple(
-        Column(name, bool(spec.get("required", False)), (name, *spec.get("aliases", ())))
-        for name, spec in merged.items()
-    )
+    merged = {**raw[source], **raw["shared"]} if source != "contacts" else raw[source]
+    found = []
+    for name, spec in merged.items():
+        aliases = spec.get("aliases", ())
+        if "same_as" in spec:
+            section, other = spec["same_as"].split(".")
+            aliases = raw[section][other].get("aliases", ())
+        found.append(Column(name, bool(spec.get("required", False)), (name, *aliases), spec.get("one_of")))
+    return tuple(found)
 
 
 def required_columns(source: str) -> list[str]:
     return [c.name for c in columns(source) if c.required]
+
+
+def required_groups(source: str) -> dict[str, list[str]]:
+    """Groups of columns of which a file needs at least one (`one_of` in the mapping)."""
+    groups: dict[str, list[str]] = {}
+    for column in columns(source):
+        if column.one_of:
+            groups.setdefault(column.one_of, []).append(column.name)
+    return groups
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,8 @@ def match_header(source: str, headers: list[str]) -> HeaderMatch:
         else:
             positions.setdefault(name, index)
     missing = [c for c in required_columns(source) if c not in positions]
+    missing += [" or ".join(group) for group in required_groups(source).values()
+                if not any(c in positions for c in group)]
     return HeaderMatch(positions, unknown, missing)
 
 

@@ -82,3 +82,65 @@ class MarketingSettings(BaseModel):
         "contactable by that dealer: China's Personal Information Protection Law asks for consent "
         "to marketing, and an unanswered question is not consent. Set True where the dealer holds "
         "consent outside the DMS."))
+
+
+class FollowUpStep(BaseModel):
+    """One call of post-delivery care."""
+
+    step: str
+    due_days: int = Field(description="Days after the delivery (sale_date) the call is due.")
+    window_days: int = Field(description=(
+        "Days the step stays open from its due date, the due date included: a call within them "
+        "completes the step; after them an uncompleted step is missed."))
+
+
+class ServiceInterval(BaseModel):
+    """A maintenance schedule: the first service after delivery, then the regular one; whichever
+    of time and mileage comes first."""
+
+    brand: str | None = Field(None, description="Brand of dealers.csv this schedule is for; None: every other brand.")
+    first_months: int = 6
+    first_km: int = 5_000
+    months: int = 12
+    km: int = 10_000
+
+
+class ActSettings(BaseModel):
+    """Settings of the staff's work lists: follow-ups, service reminders and win-back."""
+
+    follow_up_steps: list[FollowUpStep] = Field(default_factory=lambda: [
+        FollowUpStep(step="24h", due_days=1, window_days=2),
+        FollowUpStep(step="3d", due_days=3, window_days=2),
+        FollowUpStep(step="7d", due_days=7, window_days=3),
+        FollowUpStep(step="30d", due_days=30, window_days=7),
+    ], description=(
+        "The four calls after a new-car delivery. Windows do not overlap, so one call completes "
+        "one step; a call is due on its day and overdue until its window closes."))
+    service_intervals: list[ServiceInterval] = Field(default_factory=lambda: [ServiceInterval()], description=(
+        "Maintenance schedules per brand; the one without a brand applies to every other brand. "
+        "The defaults are the common Chinese schedule: first service at 6 months or 5,000 km, "
+        "then every 12 months or 10,000 km."))
+    due_soon_days: int = Field(30, description="A maintenance due within this many days after as-of is due_30d.")
+    mileage_prior_strength: float = Field(2.0, description=(
+        "A vehicle's own km per day (first to last odometer reading) is blended with its model's "
+        "median (else the network's) as if the median were this many reading intervals: one "
+        "interval moves the estimate a third of the way, eight intervals four fifths."))
+    min_model_vehicles: int = Field(10, description="A model's median km per day needs this many vehicles with readings.")
+    default_km_per_day: float = Field(40.0, description=(
+        "Km per day when no vehicle of the network has two readings: about 15,000 km a year, "
+        "the typical distance of a private car in China."))
+    left_to_win_back_intervals: float = Field(2.0, description=(
+        "A vehicle not serviced for more than this many maintenance intervals (time) leaves the "
+        "reminder list: it is a win-back case, not a reminder."))
+    conversion_window_days: int = Field(60, description=(
+        "Service-due conversion: a vehicle due 3 to 6 months before as-of converted when it was "
+        "serviced (anywhere in the network) by this many days after its due date."))
+    win_back_lookback_days: int = Field(1825, description=(
+        "Customers lost by a dealer more than five years ago are no longer on its win-back list: "
+        "their car has most likely left the road or the region."))
+    win_back_min_visits: int = Field(2, description=(
+        "A customer is a dealer's to win back when they bought a vehicle there or came for this "
+        "many service visits; one visit while passing through is not a relationship."))
+    won_back_within_days: int = Field(90, description=(
+        "A win-back call counts as won when the customer comes back to that dealer within this "
+        "many days."))

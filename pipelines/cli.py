@@ -2,6 +2,7 @@
 
     crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict]
     crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
+    crm lists export LIST --output DIR --to FILE.csv|FILE.xlsx [--dealer D] [--staff S] [--due-within DAYS]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
 """
 
@@ -110,6 +111,31 @@ def export_segment(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_list(args: argparse.Namespace) -> int:
+    from pipelines.lists import ListFilter, read_marts, select_list, write_rows
+    from pipelines.segments import FilterError, SegmentFilter
+
+    try:
+        marts, as_of = read_marts(Path(args.output))
+    except FileNotFoundError as exc:
+        print(f"crm lists export: {exc}", file=sys.stderr)
+        return 2
+    wanted = ListFilter(dealers=args.dealer, staff=args.staff, due_within_days=args.due_within,
+                        include_not_contactable=args.include_not_contactable,
+                        segment=SegmentFilter(stages=args.stage, tiers=args.tier, segments=args.segment,
+                                              min_clv=args.min_clv, min_churn_risk=args.min_churn_risk))
+    try:
+        rows, left_out = select_list(args.list, marts, as_of, wanted)
+        write_rows(rows, Path(args.to), args.lang)
+    except FilterError as exc:
+        print(f"crm lists export: {exc}", file=sys.stderr)
+        return 2
+    reasons = ", ".join(f"{reason} {n}" for reason, n in left_out.items())
+    print(f"crm lists export {args.list}: wrote {rows.height} rows to {args.to} (as of {as_of}); left out "
+          f"{sum(left_out.values())} not contactable{f' ({reasons})' if reasons else ''}")
+    return 0
+
+
 def generate(args: argparse.Namespace) -> int:
     truth = Path(args.truth) if args.truth else Path(args.out).with_name(Path(args.out).name + "_truth")
     counts = generate_landing(Path(args.out), truth, args.dealers, args.customers, args.seed)
@@ -142,6 +168,28 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--include-not-contactable", action="store_true",
                         help="also list customers who may not be contacted, with the reason")
     export.set_defaults(handler=export_segment)
+    from pipelines.lists import LISTS
+
+    lists = commands.add_parser("lists", help="the staff's call lists from the marts")
+    list_commands = lists.add_subparsers(dest="lists_command", required=True)
+    list_export = list_commands.add_parser("export", help="write one call list as CSV (UTF-8 with BOM) or XLSX")
+    list_export.add_argument("list", choices=LISTS, help="which list")
+    list_export.add_argument("--output", required=True, help="the output folder of a `crm run`")
+    list_export.add_argument("--to", required=True, help="file to write: .csv or .xlsx")
+    list_export.add_argument("--dealer", action="append", default=[], help="dealer code (repeatable)")
+    list_export.add_argument("--staff", action="append", default=[],
+                             help="salesperson (follow-ups) or service advisor (service-due) (repeatable)")
+    list_export.add_argument("--due-within", type=int, metavar="DAYS",
+                             help="follow-ups and service-due: everything due within DAYS after as-of")
+    list_export.add_argument("--include-not-contactable", action="store_true",
+                             help="also list customers who may not be contacted, with the reason")
+    list_export.add_argument("--lang", choices=("en", "zh"), default="en", help="column headers in English or Chinese")
+    list_export.add_argument("--stage", action="append", default=[], help="segment list: lifecycle stage")
+    list_export.add_argument("--tier", action="append", default=[], help="segment list: ABC tier at the dealer")
+    list_export.add_argument("--segment", action="append", default=[], help="segment list: RFM segment")
+    list_export.add_argument("--min-clv", type=float, help="segment list: minimum 12-month CLV (yuan)")
+    list_export.add_argument("--min-churn-risk", type=float, help="segment list: minimum churn risk (0-1)")
+    list_export.set_defaults(handler=export_list)
     gen = commands.add_parser("generate", help="write a synthetic landing folder and its ground truth")
     gen.add_argument("--out", required=True)
     gen.add_argument("--truth", help="folder for the ground truth (default: <out>_truth)")

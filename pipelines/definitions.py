@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.act import assets as act
 from assets.analytics import assets as analytics
 from assets.identity import assets as identity
 from assets.ingest import assets as ingest
@@ -17,10 +18,12 @@ ALL_ASSETS = [
     ingest.reference_lists,
     *ingest.sales_assets,
     *ingest.service_assets,
+    *ingest.contacts_assets,
     ingest.rejects,
     ingest.load_manifest,
     *identity.identity_assets,
     *analytics.analytics_assets,
+    *act.act_assets,
     marts.load_manifest_mart,
     marts.rejects_mart,
     marts.identity_crosswalk_mart,
@@ -28,6 +31,9 @@ ALL_ASSETS = [
     marts.clv_model_mart,
     marts.segment_members_mart,
     marts.dealer_scorecard_mart,
+    marts.follow_ups_mart,
+    marts.service_due_mart,
+    marts.win_back_mart,
     marts.manifest,
     marts.head_office_report_html,
 ]

@@ -23,7 +23,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Session macros: the parsing macros every layer uses (dates, amounts, mobiles, VIN and ID
     check digits) and the staging layer, which is ephemeral (table macros over the landing files)."""
     con.execute(sql_text("macros"))
-    for name in ("staging/stg_lines", "staging/stg_sales_rows", "staging/stg_service_rows"):
+    for name in ("staging/stg_lines", "staging/stg_sales_rows", "staging/stg_service_rows",
+                 "staging/stg_contacts_rows"):
         con.execute(sql_text(name))
 
 

@@ -112,7 +112,8 @@ def test_manifest_describes_every_mart(sample_run):
     assert manifest["as_of"] == query(out, "select as_of from analytics.as_of")[0][0].isoformat()
     assert manifest["run_id"] == result.run_id and len(manifest["input_fingerprint"]) == 64
     assert set(manifest["marts"]) == {"load_manifest", "rejects", "identity_crosswalk", "customer_360",
-                                      "segment_members", "dealer_scorecard", "clv_model"}
+                                      "segment_members", "dealer_scorecard", "clv_model", "follow_ups",
+                                      "service_due", "win_back"}
     for name, mart in manifest["marts"].items():
         table = pq.read_table(out / "marts" / f"{name}.parquet")
         assert mart["rows"] == table.num_rows
@@ -184,7 +185,26 @@ def test_dealer_scorecard_ranks_a_hand_made_network(con):
         ('y1', date '2024-07-01', 'Y'), ('y1', date '2025-03-01', 'X'),
         ('y2', date '2024-08-01', 'Y'), ('y2', date '2025-01-10', 'Y'),
         ('y3', date '2025-12-11', 'Y')) t(customer_id, visit_date, dealer_code)""")
-    rows = {row["dealer_code"]: row for row in sql.query(con, "marts/dealer_scorecard").pl().iter_rows(named=True)}
+    con.execute("""create table analytics.purchases as select * from (values
+        ('x2', date '2025-04-15', 'X')) t(customer_id, sale_date, dealer_code)""")
+    # the work lists: X keeps a contact log, Y does not
+    con.execute("create schema act; create schema clean; create schema identity")
+    con.execute("create table clean.contacts as select 'X' as dealer_code")
+    con.execute("""create table identity.contacts as select * from (values
+        ('X', 'x2', date '2025-03-01', 'win_back'), ('X', 'x1', date '2025-09-01', 'win_back'),
+        ('X', 'x1', date '2025-10-15', 'win_back'), ('Y', 'y2', date '2025-03-01', 'follow_up'))
+        t(dealer_code, customer_id, contact_date, purpose)""")
+    con.execute("""create table act.follow_ups as select * from (values
+        ('X', 'done', date '2025-02-01'), ('X', 'done', date '2025-11-30'), ('X', 'missed', date '2025-05-05'),
+        ('X', 'upcoming', date '2026-01-30'), ('X', 'done', date '2024-06-01'), ('X', 'overdue', date '2026-01-02'),
+        ('Y', 'missed', date '2025-05-05')) t(dealer_code, status, window_end)""")
+    con.execute("""create table act.service_due_conversion as select * from (values
+        ('X', true), ('X', false), ('X', true), ('Y', false)) t(dealer_code, converted)""")
+    con.execute("""create table act.service_due as select * from (values
+        ('X', 'overdue'), ('X', 'not_due'), ('Y', 'due_30d')) t(dealer_code, status)""")
+    con.execute("create table act.win_back as select * from (values ('Y'), ('Y')) t(dealer_code)")
+    rows = {row["dealer_code"]: row for row in sql.query(con, "marts/dealer_scorecard", won_back_within_days=90)
+            .pl().iter_rows(named=True)}
     x, y, network = rows["X"], rows["Y"], rows["ALL"]
     assert (x["customers"], x["active_12m"], x["stable"], x["lost"]) == (2, 1, 1, 1)
     assert (x["retention_12m"], x["service_revisit_rate"]) == (0.5, 0.5)
@@ -197,6 +217,21 @@ def test_dealer_scorecard_ranks_a_hand_made_network(con):
     assert (x["lost_share_percentile"], y["lost_share_percentile"]) == (0.0, 1.0)
     assert (network["customers"], network["active_12m"], network["retention_12m"]) == (5, 3, 0.75)
     assert network["retention_12m_rank"] is None
+    # leakage: y1 of Y's base came back only at X; nobody of X's base went elsewhere
+    assert (x["leakage_rate"], y["leakage_rate"], network["leakage_rate"]) == (0.0, 0.5, 0.25)
+    assert (x["leakage_rate_rank"], y["leakage_rate_rank"], y["leakage_rate_percentile"]) == (1, 2, 0.0)
+    assert (x["service_due_conversion"], y["service_due_conversion"], network["service_due_conversion"]) == (
+        2 / 3, 0.0, 0.5)
+    # closed windows of the last 12 months: done, done, missed (the 2024 one, the open ones left out);
+    # Y keeps no contact log, so no completion figure, and ranks last
+    assert (x["follow_up_completion"], y["follow_up_completion"], network["follow_up_completion"]) == (
+        2 / 3, None, 2 / 3)
+    assert (x["follow_up_completion_rank"], y["follow_up_completion_rank"]) == (1, 2)
+    # win-back calls from 2024-10-02 to 2025-10-02: x2 (bought on 2025-04-15, won) and x1 (not back);
+    # the call of 2025-10-15 is too recent to judge
+    assert (x["win_back_rate"], y["win_back_rate"], network["win_back_rate"]) == (0.5, None, 0.5)
+    assert [(r["follow_ups_open"], r["service_due_now"], r["win_back_list"]) for r in (x, y, network)] == [
+        (1, 1, 0), (0, 1, 2), (1, 2, 2)]
 
 
 def test_an_empty_landing_folder_publishes_empty_marts(tmp_path):

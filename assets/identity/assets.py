@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 import sql
-from assets.ingest.assets import sales_assets, service_assets
+from assets.ingest.assets import contacts_assets, sales_assets, service_assets
 from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
 from models.identity import IdentitySettings, connected_components, link_profiles, pinyin_chars
 from pipelines.resources import Warehouse
@@ -90,7 +90,17 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
                                                             customers=customers))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets[1]], kinds={"duckdb"})
+def contacts(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per usable contact-log record with the customer it was about, resolved at its dealer
+    by sale, customer number or mobile (match_rule; 'unmatched' when none is known there)."""
+    with warehouse.connect() as con:
+        result = materialize_sql(con, "intermediate/identity/int_identity_contacts", "identity.contacts")
+        by_rule = dict(con.execute("select match_rule, count(*) from identity.contacts group by 1").fetchall())
+    return dg.MaterializeResult(metadata={**result.metadata, **{f"matched_{k}": v for k, v in by_rule.items()}})
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts], kinds={"duckdb"})
 def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per accepted input row: its customer_id and the rule or score that linked it.
     A view: the Parquet mart is where it is computed and stored."""
@@ -131,5 +141,5 @@ def vehicles(warehouse: Warehouse) -> dg.MaterializeResult:
         return materialize_sql(con, "marts/vehicles", "identity.vehicles")
 
 
-identity_assets = [signatures, rule_clusters, profile_links, signature_ids, identity_crosswalk, customers,
+identity_assets = [signatures, rule_clusters, profile_links, signature_ids, contacts, identity_crosswalk, customers,
                    households, vehicles]

@@ -116,9 +116,11 @@ def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
 
 sales_assets = _source_assets("sales", "sales")
 service_assets = _source_assets("service", "repair_orders")
+contacts_assets = _source_assets("contacts", "contacts")
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[landing_files, sales_assets[0], service_assets[0]],
+@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[landing_files, sales_assets[0], service_assets[0],
+                                                                   contacts_assets[0]],
           kinds={"duckdb"})
 def rejects(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per input row that could not be used, with a reason code, a detail and the raw line."""
@@ -133,7 +135,7 @@ ROWS_CONSERVED = "rows_conserved"
 
 @dg.asset(
     key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
-    deps=[landing_files, rejects, sales_assets[1], service_assets[1]],
+    deps=[landing_files, rejects, sales_assets[1], service_assets[1], contacts_assets[1]],
     check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"],
                                    description="Every file: rows_read = the lines after its header = "
                                                "rows_loaded + rows_rejected, and the counts match the "

@@ -7,16 +7,18 @@ import json
 import dagster as dg
 
 import sql
+from assets.act.assets import follow_ups, service_due, win_back
 from assets.analytics.assets import abc, action_lists, as_of, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
 from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_text_atomically
 from assets.marts.report import head_office_report
 from assets.materialize import stopwatch, table_preview
-from models.settings import MarketingSettings
+from models.settings import ActSettings, MarketingSettings
 from pipelines.resources import LandingFolder, Warehouse
 
 GROUP = "marts"
+ACT = ActSettings()
 
 
 def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefinition], doc: str,
@@ -60,14 +62,27 @@ segment_members_mart = _mart(
     query="segment_members", unknown_consent_contactable=MarketingSettings().unknown_consent_contactable)
 dealer_scorecard_mart = _mart(
     "dealer_scorecard", "marts.dealer_scorecard", "dealer_code = 'ALL', dealer_code",
-    [lifecycle, abc, clv, reference_lists],
+    [lifecycle, abc, clv, reference_lists, follow_ups, service_due, win_back],
     "One row per dealer and one for the network (ALL): customers, activity, lifecycle mix, retention, "
-    "conversion, A-tier share, average CLV, each KPI's rank and network percentile; no personal data.",
-    query="dealer_scorecard")
+    "conversion, A-tier share, average CLV, follow-up completion, service-due conversion, leakage, "
+    "win-back rate, the work lists' sizes, each KPI's rank and network percentile; no personal data.",
+    query="dealer_scorecard", won_back_within_days=ACT.won_back_within_days)
+follow_ups_mart = _mart(
+    "follow_ups", "act.follow_ups", "dealer_code, sale_date, sale_id, due_date", [follow_ups],
+    "One row per new-car delivery and post-delivery call (24h, 3d, 7d, 30d): due date, window, salesperson "
+    "and status as of as-of (upcoming, due, overdue, done, missed).")
+service_due_mart = _mart(
+    "service_due", "act.service_due", "dealer_code, vin", [service_due],
+    "One row per vehicle serviced at least once, with its current owner: last service, km per day and the "
+    "next maintenance due date by time or mileage, whichever is first, with its status.")
+win_back_mart = _mart(
+    "win_back", "act.win_back", "dealer_code, priority", [win_back],
+    "One row per lost customer and the dealer that lost them: why they left as far as the data tells, "
+    "what they were worth, priority and whether the dealer may contact them.")
 
 
 PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer_360_mart, clv_model_mart,
-             segment_members_mart, dealer_scorecard_mart]
+             segment_members_mart, dealer_scorecard_mart, follow_ups_mart, service_due_mart, win_back_mart]
 
 
 @dg.asset(key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})

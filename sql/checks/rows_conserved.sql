@@ -9,6 +9,8 @@ clean_rows as (
     select file_sha256 from clean.sales
     union all
     select file_sha256 from clean.repair_orders
+    union all
+    select file_sha256 from clean.contacts
 ),
 
 clean_counts as (

@@ -1,10 +1,14 @@
--- One row per input row that could not be used, from both sources, with the reason and the raw line.
+-- One row per input row that could not be used, from every source, with the reason and the raw line.
 with sales as (
     select * from intermediate.sales_checked where reject_reason is not null
 ),
 
 service as (
     select * from intermediate.service_checked where reject_reason is not null
+),
+
+contacts as (
+    select * from intermediate.contacts_checked where reject_reason is not null
 ),
 
 files as (
@@ -19,6 +23,10 @@ unioned as (
     select dealer_code, 'service' as source, file_id, source_row, ro_number as record_id,
            reject_reason as reason, reject_detail as detail, raw
     from service
+    union all
+    select dealer_code, 'contacts' as source, file_id, source_row, contact_id as record_id,
+           reject_reason as reason, reject_detail as detail, raw
+    from contacts
 ),
 
 final as (

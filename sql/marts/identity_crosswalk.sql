@@ -1,7 +1,8 @@
 -- One row per accepted input row: the customer it belongs to and what linked it.
 -- match_rule: the deterministic rules its signature shares with others (id_number,
 -- customer_no, mobile_name), '+splink' when the profile model linked its profile to another,
--- 'unlinked' when nothing did (a customer known from this signature's records alone).
+-- 'unlinked' when nothing did (a customer known from this signature's records alone). Contact-log
+-- rows follow, with the key that named their customer (identity.contacts).
 with records as (
     select * from identity.records
 ),
@@ -60,3 +61,6 @@ final as (
 )
 
 select * from final
+union all
+select dealer_code, 'contacts', file_name, source_row, contact_id, customer_id, match_rule, null
+from identity.contacts

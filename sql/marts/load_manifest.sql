@@ -7,6 +7,8 @@ checked_rows as (
     select file_id, reject_reason from intermediate.sales_checked
     union all
     select file_id, reject_reason from intermediate.service_checked
+    union all
+    select file_id, reject_reason from intermediate.contacts_checked
 ),
 
 files as (

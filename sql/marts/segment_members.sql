@@ -1,9 +1,11 @@
 -- One row per customer and dealer they bought or serviced at, on or before as-of: the list a
 -- dealer's marketing pulls, with contact fields and whether the dealer may contact them.
 -- Not contactable, first reason wins: a mobile or ID number of theirs is on the suppression list
--- (suppressed); no valid mobile (no_mobile); the latest consent answer recorded at this dealer
--- is no (consent_refused); none recorded and unknown consent is not taken as consent
--- (consent_unknown). Consent is per dealer: one dealer's yes does not let another call.
+-- (suppressed); no valid mobile (no_mobile); the customer, or whoever answered their mobile,
+-- refused further contact in a call of this dealer's contact log on or before as-of
+-- (contact_refused); the latest consent answer recorded at this dealer is no (consent_refused);
+-- none recorded and unknown consent is not taken as consent (consent_unknown). Consent is per
+-- dealer: one dealer's yes does not let another call.
 with pairs as (
     select distinct customer_id, dealer_code from analytics.visits
     union
@@ -40,6 +42,20 @@ suppressed as (
     join ingest.suppression on suppression.value_normalized = customer_contacts.id_number
 ),
 
+refusals as (
+    select dealer_code, customer_id, mobile
+    from identity.contacts
+    where outcome = 'refused' and contact_date <= (select as_of from analytics.as_of)
+),
+
+refused as (
+    select customer_id, dealer_code from refusals where customer_id is not null
+    union
+    select customers.customer_id, refusals.dealer_code
+    from refusals
+    join identity.customers as customers on customers.mobile = refusals.mobile
+),
+
 members as (
     select
         pairs.customer_id,
@@ -56,6 +72,7 @@ members as (
         case
             when suppressed.customer_id is not null then 'suppressed'
             when customers.mobile is null then 'no_mobile'
+            when refused.customer_id is not null then 'contact_refused'
             when consent.consent = 'no' then 'consent_refused'
             when consent.consent is null and not $unknown_consent_contactable then 'consent_unknown'
         end as why_not_contactable
@@ -68,6 +85,7 @@ members as (
     left join analytics.dealer_abc_tiers as dealer_abc using (customer_id, dealer_code)
     left join consent using (customer_id, dealer_code)
     left join suppressed using (customer_id)
+    left join refused using (customer_id, dealer_code)
 )
 
 select

@@ -10,5 +10,8 @@ select
     map_from_entries(list((spelling, code)) filter (where column_name = 'customer_type')) as customer_type,
     map_from_entries(list((spelling, code)) filter (where column_name = 'new_or_used')) as new_or_used,
     map_from_entries(list((spelling, code)) filter (where column_name = 'gender')) as gender,
-    map_from_entries(list((spelling, code)) filter (where column_name = 'marketing_consent')) as marketing_consent
+    map_from_entries(list((spelling, code)) filter (where column_name = 'marketing_consent')) as marketing_consent,
+    map_from_entries(list((spelling, code)) filter (where column_name = 'outcome')) as outcome,
+    map_from_entries(list((spelling, code)) filter (where column_name = 'purpose')) as purpose,
+    map_from_entries(list((spelling, code)) filter (where column_name = 'channel')) as channel
 from value_codes
