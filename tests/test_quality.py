@@ -23,7 +23,8 @@ def test_every_check_passes_on_the_sample(sample_run):
     _, result = sample_run
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {"rows_conserved": True, "clean_records_valid": True, "customer_analytics_valid": True,
-                           "segment_members_safe": True}
+                           "segment_members_safe": True, "follow_ups_valid": True, "service_due_valid": True,
+                           "win_back_valid": True}
 
 
 def test_a_repair_order_dated_in_the_future_stops_everything_downstream(tmp_path):

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-CHARTS = ["lifecycle", "retention", "clv", "a-tier", "segments", "actions"]
+CHARTS = ["lifecycle", "retention", "clv", "a-tier", "segments", "actions", "routines"]
 
 
 def chromium() -> str:

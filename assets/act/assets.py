@@ -12,6 +12,7 @@ import dagster as dg
 import sql
 from assets.analytics.assets import SETTINGS as ANALYTICS, as_of, customer_events, lifecycle
 from assets.identity.assets import contacts, vehicles
+from assets.ingest.assets import reference_lists
 from assets.materialize import stopwatch, table_metadata
 from models.settings import ActSettings
 from pipelines.resources import Warehouse
@@ -40,7 +41,7 @@ def follow_ups(warehouse: Warehouse) -> dg.MaterializeResult:
                                                             **_counts(con, "act.follow_ups", "status")))
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, deps=[customer_events, vehicles], kinds={"duckdb"})
+@dg.asset(key_prefix="act", group_name=GROUP, deps=[customer_events, vehicles, reference_lists], kinds={"duckdb"})
 def service_due(warehouse: Warehouse) -> dg.MaterializeResult:
     """act.service_due: one row per vehicle serviced at least once, with its current owner, its km
     per day and the date its next maintenance falls due (by time or mileage, whichever is first).
@@ -68,7 +69,7 @@ def service_due(warehouse: Warehouse) -> dg.MaterializeResult:
             conversion=round(converted, 4) if converted is not None else None))
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, deps=[lifecycle, vehicles, dg.AssetKey(["marts", "segment_members"])],
+@dg.asset(key_prefix="act", group_name=GROUP, deps=[lifecycle, vehicles, reference_lists, dg.AssetKey(["marts", "segment_members"])],
           kinds={"duckdb"})
 def win_back(warehouse: Warehouse) -> dg.MaterializeResult:
     """act.win_back: one row per customer and dealer that lost them, with why they left as far as

@@ -17,6 +17,21 @@ SCORECARD_COLUMNS = {
     "dealer_code": "dealer", "dealer_name": "name", "customers": "customers", "active_12m": "active 12m",
     "retention_12m": "retention", "service_revisit_rate": "revisit here", "new_to_stable_rate": "new to stable",
     "a_tier_share": "A-tier share", "avg_clv_12m": "avg CLV 12m", "churning": "churning", "lost": "lost",
+    "follow_up_completion": "follow-ups done", "service_due_conversion": "service due converted",
+    "leakage_rate": "leakage", "win_back_rate": "won back",
+}
+ROUTINES = {  # KPI -> (label, colour); leakage is better low, the others high
+    "follow_up_completion": ("post-delivery calls done in their window", "#1f77b4"),
+    "service_due_conversion": ("due maintenance serviced within 60 days", "#2ca02c"),
+    "win_back_rate": ("lost customers called and back within 90 days", "#9467bd"),
+    "leakage_rate": ("serviced again only at another dealer (lower is better)", "#d62728"),
+}
+WORK_LISTS = {  # column -> (label, colour)
+    "new_not_yet_stable": ("new, not yet stable", STAGE_COLOURS["new"]),
+    "stable_starting_to_churn": ("stable, starting to churn", STAGE_COLOURS["churning"]),
+    "follow_ups_open": ("post-delivery calls due or overdue", "#1f77b4"),
+    "service_due_now": ("maintenance due within 30 days or overdue", "#2ca02c"),
+    "win_back_list": ("lost customers to win back", "#9467bd"),
 }
 
 
@@ -70,14 +85,30 @@ def segment_mix(segments: pl.DataFrame) -> go.Figure:
     return figure.update_layout(barmode="stack", title="RFM segment mix", yaxis_tickformat=".0%")
 
 
-def action_list_sizes(sizes: pl.DataFrame) -> go.Figure:
-    figure = go.Figure([
-        go.Bar(name="new, not yet stable", x=sizes["dealer_code"].to_list(), y=sizes["new_not_yet_stable"].to_list(),
-               marker_color=STAGE_COLOURS["new"]),
-        go.Bar(name="stable, starting to churn", x=sizes["dealer_code"].to_list(),
-               y=sizes["stable_starting_to_churn"].to_list(), marker_color=STAGE_COLOURS["churning"]),
-    ])
-    return figure.update_layout(barmode="group", title="Customers to act on now")
+def action_list_sizes(sizes: pl.DataFrame, scorecard: pl.DataFrame) -> go.Figure:
+    """The two target groups of the value cycle and the three routines' lists, per dealer."""
+    lists = scorecard.filter(pl.col("dealer_code") != "ALL").select(
+        "dealer_code", *(c for c in WORK_LISTS if c in scorecard.columns and c not in sizes.columns)).join(
+        sizes, on="dealer_code", how="left").sort("dealer_code")
+    figure = go.Figure([go.Bar(name=label, x=lists["dealer_code"].to_list(), y=lists[column].fill_null(0).to_list(),
+                               marker_color=colour) for column, (label, colour) in WORK_LISTS.items()
+                        if column in lists.columns])
+    return figure.update_layout(barmode="group", title="Customers to act on now",
+                                legend={"orientation": "h", "y": -0.15})
+
+
+def routines(scorecard: pl.DataFrame) -> go.Figure:
+    """How well each dealer runs the four routines a dealer group measures, against the network."""
+    dealers = scorecard.filter(pl.col("dealer_code") != "ALL")
+    network = scorecard.filter(pl.col("dealer_code") == "ALL")
+    figure = go.Figure([go.Bar(name=label, x=dealers["dealer_code"].to_list(), y=dealers[column].to_list(),
+                               marker_color=colour) for column, (label, colour) in ROUTINES.items()])
+    for column, (_, colour) in ROUTINES.items():
+        value = network[column].item() if network.height else None
+        if value is not None:
+            figure.add_hline(y=value, line_dash="dot", line_color=colour, opacity=0.6)
+    return figure.update_layout(barmode="group", yaxis_tickformat=".0%", legend={"orientation": "h", "y": -0.15},
+                                title="The dealer's routines (dotted: the network)")
 
 
 def _scorecard_table(scorecard: pl.DataFrame) -> str:
@@ -104,7 +135,8 @@ def head_office_report(scorecard: pl.DataFrame, clv_quantiles: pl.DataFrame, seg
         ("clv", clv_distribution(clv_quantiles)),
         ("a-tier", a_tier_share(scorecard)),
         ("segments", segment_mix(segments)),
-        ("actions", action_list_sizes(action_lists)),
+        ("actions", action_list_sizes(action_lists, scorecard)),
+        ("routines", routines(scorecard)),
     ]
     sections = "\n".join(f'<section class="chart">{_figure_html(figure, f"chart-{name}")}</section>'
                          for name, figure in charts)
@@ -126,7 +158,12 @@ th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
 <body>
 <h1>Dealers compared, as of {as_of_text}</h1>
 <p>Customers count at their home dealer. Retention: of the customers serviced 13 to 24 months before
-as-of, the share serviced again since. No customer names, mobiles or ID numbers appear here.</p>
+as-of, the share serviced again since. Follow-ups done: of the post-delivery calls (24 h, 3 d, 7 d,
+30 d) whose window closed in the last 12 months, the share made in time (dealers with a contact log).
+Service due converted: of the vehicles due for maintenance 3 to 6 months ago, the share serviced by
+60 days after. Leakage: of the retention base, the share serviced again only at another dealer.
+Won back: of the lost customers called to win them back, the share back within 90 days.
+No customer names, mobiles or ID numbers appear here.</p>
 {_scorecard_table(scorecard)}
 <div class="charts">
 {sections}

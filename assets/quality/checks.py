@@ -13,6 +13,8 @@ import os
 import dagster as dg
 
 import sql
+from assets.act.assets import SETTINGS as ACT
+from assets.act.assets import follow_ups, service_due, win_back
 from assets.analytics.assets import abc, clv, lifecycle, rfm
 from assets.ingest.assets import sales_assets, service_assets
 from assets.marts.assets import segment_members_mart
@@ -75,4 +77,29 @@ segment_members_safe = _quality_check(
     "Marketing list: one row per customer and dealer; nobody contactable without a mobile, after a "
     "refusal or on the suppression list.")
 
-quality_checks = [clean_records_valid, customer_analytics_valid, segment_members_safe]
+follow_ups_valid = _quality_check(
+    "follow_ups_valid", follow_ups, "follow_ups",
+    {"deliveries_without_every_step": ZERO, "unknown_statuses": ZERO, "wrong_due_dates": ZERO,
+     "done_without_contact": ZERO},
+    [],
+    "Post-delivery calls: every delivery has each step once, due on the sale date plus the step's days, "
+    "with a status of the contract; a done step names the contact that completed it.",
+    steps=[step.model_dump() for step in ACT.follow_up_steps])
+
+service_due_valid = _quality_check(
+    "service_due_valid", service_due, "service_due",
+    {"duplicate_keys": ZERO, "unknown_codes": ZERO, "wrong_due_dates": ZERO, "bad_km_per_day": ZERO},
+    [],
+    "Service reminders: one row per vehicle, due on the earlier of the time and mileage dates, a positive "
+    "km per day, statuses and due_by of the contract.")
+
+win_back_valid = _quality_check(
+    "win_back_valid", win_back, "win_back",
+    {"duplicate_keys": ZERO, "unknown_reasons": ZERO, "elsewhere_without_dealer": ZERO, "broken_priorities": ZERO,
+     "contactable_against_members": ZERO},
+    [segment_members_mart],
+    "Win-back list: one row per customer and dealer, reasons of the contract, the other dealer named for "
+    "serviced_elsewhere, priorities 1..n per dealer, nobody contactable whom the marketing list is not.")
+
+quality_checks = [clean_records_valid, customer_analytics_valid, segment_members_safe, follow_ups_valid,
+                  service_due_valid, win_back_valid]
