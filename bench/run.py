@@ -187,6 +187,7 @@ def main() -> None:
                          or name == "marts/rejects")
     identity_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("identity/"))
     analytics_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("analytics/"))
+    act_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("act/"))
     checks_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("check/"))
     ratio = pipeline["seconds_total"] / bare["seconds"]
     run = {
@@ -205,6 +206,7 @@ def main() -> None:
         "identity_precision": round(accuracy["precision"], 5),
         "identity_recall": round(accuracy["recall"], 5),
         "analytics_seconds": round(analytics_seconds, 2),
+        "act_seconds": round(act_seconds, 2),
         "checks_seconds": round(checks_seconds, 2),
         "checks_share_of_run": round(checks_seconds / pipeline["seconds_total"], 3),
         "analytics": analytics,
@@ -241,6 +243,7 @@ def _append_summary(run: dict, summary: list[str]) -> None:
         f"{run['analytics']['clv_holdout_top_decile_lift']}; churn backtest ROC AUC: classifier "
         f"{run['analytics'].get('churn_roc_auc_churn_classifier')}, BG/NBD p_alive "
         f"{run['analytics'].get('churn_roc_auc_bgnbd_p_alive')}, random {run['analytics'].get('churn_roc_auc_random')}. "
+        f"Work lists (act/follow_ups, act/service_due, act/win_back) {run['act_seconds']:.1f} s together. "
         f"Data-quality checks {run['checks_seconds']:.1f} s = {run['checks_share_of_run']:.1%} of the run.",
         "", *[f"    {line}" for line in summary], "",
         f"A new monthly file for one dealer ({run['new_monthly_file']['file']}, {run['new_monthly_file']['rows']} "

@@ -244,3 +244,21 @@ def test_the_follow_up_windows_never_overlap():
     steps = ActSettings().follow_up_steps
     for earlier, later in zip(steps, steps[1:]):
         assert earlier.due_days + earlier.window_days <= later.due_days
+
+
+def test_the_scorecard_ranks_follow_ups_as_the_generator_made_the_dealers(sample_run):
+    """The generator gives each dealer its own diligence with post-delivery calls (and one no
+    contact log at all): the scorecard must put them in that order."""
+    from tests.conftest import SAMPLE_TRUTH
+
+    out, _ = sample_run
+    truth = pl.read_csv(SAMPLE_TRUTH / "dealer_quality.csv")
+    scorecard = pl.read_parquet(out / "marts" / "dealer_scorecard.parquet").filter(pl.col("dealer_code") != "ALL")
+    joined = truth.join(scorecard.select("dealer_code", "follow_up_completion", "follow_up_completion_rank"),
+                        on="dealer_code")
+    logged = joined.filter(pl.col("follow_up_rate").is_not_nan())
+    assert logged.sort("follow_up_rate", descending=True)["dealer_code"].to_list() == \
+        logged.sort("follow_up_completion_rank")["dealer_code"].to_list()
+    without_log = joined.filter(pl.col("follow_up_rate").is_nan())
+    assert without_log.height == 1 and without_log["follow_up_completion"].to_list() == [None]
+    assert without_log["follow_up_completion_rank"].item() == scorecard.height

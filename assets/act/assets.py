@@ -69,8 +69,8 @@ def service_due(warehouse: Warehouse) -> dg.MaterializeResult:
             conversion=round(converted, 4) if converted is not None else None))
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, deps=[lifecycle, vehicles, reference_lists, dg.AssetKey(["marts", "segment_members"])],
-          kinds={"duckdb"})
+@dg.asset(key_prefix="act", group_name=GROUP, kinds={"duckdb"},
+          deps=[lifecycle, vehicles, contacts, reference_lists, dg.AssetKey(["marts", "segment_members"])])
 def win_back(warehouse: Warehouse) -> dg.MaterializeResult:
     """act.win_back: one row per customer and dealer that lost them, with why they left as far as
     the data tells (moved, serviced_elsewhere, vehicle_sold, unknown), what they were worth there,

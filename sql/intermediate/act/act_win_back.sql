@@ -14,7 +14,8 @@
 --   unknown             none of these
 -- value_36m is what they brought the dealer in the 36 months up to their last visit there
 -- (after-sales spend plus vehicle margin, as in analytics.visits and analytics.purchases).
--- priority ranks a dealer's list by that value, moved customers last (1 = call first).
+-- priority ranks a dealer's list by that value, moved customers last (1 = call first);
+-- last_called_on and last_call_outcome: the latest win-back call of the dealer's contact log.
 with as_of as (
     select as_of from analytics.as_of
 ),
@@ -137,6 +138,14 @@ signals as (
     left join ingest.dealers as other_dealers on other_dealers.dealer_code = went_elsewhere.other_dealer_code
 ),
 
+calls as (
+    select dealer_code, customer_id, max(contact_date) as last_called_on,
+           arg_max(outcome, (contact_date, outcome)) as last_call_outcome
+    from identity.contacts
+    where purpose = 'win_back' and customer_id is not null and contact_date <= (select as_of from as_of)
+    group by dealer_code, customer_id
+),
+
 reasons as (
     select
         *,
@@ -162,6 +171,8 @@ select
     reasons.last_visit_type,
     reasons.last_amount,
     clv.clv_12m,
+    calls.last_called_on,
+    calls.last_call_outcome,
     cast(row_number() over (partition by reasons.dealer_code
                             order by reasons.reason = 'moved', reasons.value_36m desc, reasons.customer_id)
          as integer) as priority,
@@ -169,6 +180,7 @@ select
     members.why_not_contactable
 from reasons
 left join last_vehicles using (customer_id, dealer_code)
+left join calls using (customer_id, dealer_code)
 left join analytics.clv as clv using (customer_id)
 left join marts.segment_members as members using (customer_id, dealer_code)
 order by reasons.dealer_code, priority
