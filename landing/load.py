@@ -10,6 +10,7 @@ dealer's files, not the network's.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from landing.files import LandingFile, discover_files, inspect_file
 from landing.mapping import MAPPING_FILE, SOURCES, columns, value_codes, value_fallbacks
 
 CANONICAL_COLUMNS = sorted({c.name for source in SOURCES for c in columns(source)})
+EVENT_DATES = {"sales": "sale_date", "service": "open_date", "contacts": "contact_date"}
 CATALOG_SCHEMA = {
     "dealer_code": pl.Utf8, "source": pl.Utf8, "file_name": pl.Utf8, "file_sha256": pl.Utf8,
     "size_bytes": pl.Int64, "encoding": pl.Utf8, "delimiter": pl.Utf8, "n_header_fields": pl.Int32,
@@ -32,20 +34,22 @@ CATALOG_SCHEMA = {
 }
 
 
-def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per CSV file of the landing folder, with what its bytes say and its status:
-    `loaded` (first file with these bytes, readable), `skipped` (same bytes as an earlier file)
-    or `failed` (with an error naming the file and what is wrong).
+def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None = None,
+                    full: bool = False) -> pl.DataFrame:
+    """One row per file of the landing folder, with what its bytes say and its status:
+    `loaded` (first file with these bytes, readable), `skipped` (same bytes as an earlier file),
+    `failed` (with an error naming the file and what is wrong) or `ignored` (not an export the
+    pipeline reads, with the reason in `error`).
 
-    A file already in the `known` catalog with the same size, modification time and header
-    mapping is not read again (at scale 1, reading, hashing and transcoding 1.7 GB take 9 s);
-    UTF-8 copies no file uses any more are removed."""
+    A file already in the `known` catalog with the same size, modification and inode-change times
+    and header mapping is not read again (reading, hashing and transcoding a network's files takes
+    seconds), unless `full`; UTF-8 copies no file uses any more are removed."""
     entries: list[LandingFile] = discover_files(input_dir)
     known_rows = {row["file_name"]: row for row in known.iter_rows(named=True)} if known is not None else {}
     mapping = hashlib.sha256(MAPPING_FILE.read_bytes()).hexdigest()[:16]
-    keys = {entry.file_name: _inspection_key(entry.path, mapping) for entry in entries}
-    to_inspect = [entry for entry in entries
-                  if not _still_known(known_rows.get(entry.file_name), keys[entry.file_name])]
+    keys = {entry.file_name: _inspection_key(entry.path, mapping) for entry in entries if not entry.ignored}
+    to_inspect = [entry for entry in entries if not entry.ignored
+                  and (full or not _still_known(known_rows.get(entry.file_name), keys[entry.file_name]))]
     # hashing and writing release the GIL: two threads read a network's files in 70% of the time
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         list(pool.map(lambda entry: inspect_file(entry, utf8_dir), to_inspect))
@@ -53,6 +57,9 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
     first_with_bytes: dict[str, str] = {}
     rows = []
     for entry in entries:
+        if entry.ignored:
+            rows.append(_catalog_row(entry) | {"status": "ignored", "error": entry.ignored, "duplicate_of": None})
+            continue
         if entry.file_name in inspected:
             row = _catalog_row(entry) | {"inspection_key": keys[entry.file_name]}
         else:
@@ -73,10 +80,11 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
 
 
 def _inspection_key(path: Path, mapping: str) -> str:
-    """What must not change for a file's last inspection to hold: its size, its modification time
-    and the header mapping."""
+    """What must not change for a file's last inspection to hold: its size, its modification time,
+    its inode change time (which no tool can set back: an edit with the modification time put
+    back still changes it) and the header mapping."""
     stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{mapping}"
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{mapping}"
 
 
 def _still_known(row: dict | None, key: str) -> bool:
@@ -165,7 +173,8 @@ def parsing_version(source: str) -> str:
     return digest.hexdigest()
 
 
-def ensure_checked_table(con: duckdb.DuckDBPyConnection, source: str, empty_file: Path) -> bool:
+def ensure_checked_table(con: duckdb.DuckDBPyConnection, source: str, empty_file: Path,
+                         future_limit: dt.date) -> bool:
     """Create `intermediate.<source>_checked` when it is missing or its columns are no longer
     those the parsing query gives (then every dealer of the source is ingested again).
     Returns whether it was (re)created."""
@@ -173,12 +182,13 @@ def ensure_checked_table(con: duckdb.DuckDBPyConnection, source: str, empty_file
     con.execute("create schema if not exists intermediate")
     con.execute("create table if not exists ingest.ingested_dealers "
                 "(source varchar, dealer_code varchar, fingerprint varchar)")
-    wanted = con.execute(f"describe {sql.sql_text(query)}", {"paths": [str(empty_file)]}).fetchall()
+    wanted = con.execute(f"describe {sql.sql_text(query)}",
+                         {"paths": [str(empty_file)], "future_limit": future_limit}).fetchall()
     exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'intermediate' "
                          "and table_name = $name", {"name": f"{source}_checked"}).fetchone()[0]
     if exists and con.execute(f"describe {table}").fetchall() == wanted:
         return False
-    sql.materialize(con, query, table, paths=[str(empty_file)])
+    sql.materialize(con, query, table, paths=[str(empty_file)], future_limit=future_limit)
     con.execute("delete from ingest.ingested_dealers where source = $source", {"source": source})
     return True
 
@@ -194,12 +204,17 @@ def prune_checked(con: duckdb.DuckDBPyConnection, source: str) -> int:
 
 
 def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], batch_bytes: int,
-                   empty_file: Path) -> dict:
+                   empty_file: Path, future_limit: dt.date) -> dict:
     """Parse the rows of `dealers` whose files or parsing code changed since they were last
     ingested into `intermediate.<source>_checked` (their old rows go), settle their repeated
-    record ids, and remember what was ingested. Returns what it did, for the asset's metadata."""
+    record ids, and remember what was ingested. Dates after `future_limit` are rejected as
+    `future_date`; a dealer with such a row that is no longer in the future is parsed again.
+    Returns what it did, for the asset's metadata."""
     table, query = f"intermediate.{source}_checked", f"intermediate/int_{source}_checked"
-    ensure_checked_table(con, source, empty_file)
+    ensure_checked_table(con, source, empty_file, future_limit)
+    con.execute(f"delete from ingest.ingested_dealers where source = $source and dealer_code in "
+                f"(select dealer_code from {table} where reject_reason = 'future_date' "
+                f"and {EVENT_DATES[source]} <= $limit)", {"source": source, "limit": future_limit})
     stale = sql.query(con, "intermediate/int_stale_dealers", source=source, dealers=dealers,
                       version=parsing_version(source)).fetchall()
     stale_dealers = [dealer for dealer, _ in stale]
@@ -211,7 +226,7 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
         raise FileNotFoundError(f"{len(missing)} file(s) to parse are gone since the landing folder was read: "
                                 + ", ".join(missing[:5]))
     for paths in batches:
-        sql.append(con, query, table, paths=paths)
+        sql.append(con, query, table, paths=paths, future_limit=future_limit)
     sql.execute(con, f"intermediate/int_{source}_duplicates", dealers=stale_dealers)
     con.execute("delete from ingest.ingested_dealers where source = $source and dealer_code in "
                 "(select unnest($dealers))", {"source": source, "dealers": stale_dealers})

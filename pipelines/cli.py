@@ -1,6 +1,6 @@
 """`crm`: run the pipeline over a landing folder, or generate a synthetic one.
 
-    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict]
+    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full]
     crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
     crm lists export LIST --output DIR --to FILE.csv|FILE.xlsx [--dealer D] [--staff S] [--due-within DAYS]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
@@ -54,16 +54,40 @@ def _report_asset(context: dg.HookContext) -> None:
                   f"{seconds or 0:>8.2f} s", flush=True)
 
 
+def _output_problem(output_dir: Path) -> str | None:
+    """Why a run cannot write into the output folder (in one line), or None."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot be created: {exc.strerror}."
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        return "is not writable: a run writes warehouse.duckdb, marts/ and reports/ there."
+    warehouse = output_dir / "warehouse.duckdb"
+    if warehouse.exists():
+        import duckdb
+
+        try:
+            duckdb.connect(str(warehouse)).close()
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                return "is in use by another run (its warehouse.duckdb is locked); run again when that one ends."
+            return f"holds a warehouse.duckdb that cannot be opened ({type(exc).__name__})."
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     input_dir = Path(args.input)
     if not input_dir.is_dir() or not os.access(input_dir, os.R_OK | os.X_OK):
         print(f"crm run: --input {input_dir} is not a readable folder.", file=sys.stderr)
         return 2
+    if not any(child.is_dir() and not child.name.startswith(".") for child in input_dir.iterdir()):
+        print(f"crm run: --input {input_dir} holds no dealer folder (<dealer_code>/sales, service, contacts); "
+              "nothing was run and the marts of earlier runs are left as they are.", file=sys.stderr)
+        return 2
     output_dir = Path(args.output)
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"crm run: --output {output_dir} cannot be created: {exc.strerror}.", file=sys.stderr)
+    problem = _output_problem(output_dir)
+    if problem:
+        print(f"crm run: --output {output_dir} {problem}", file=sys.stderr)
         return 2
 
     from pipelines.definitions import materialize_everything
@@ -71,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
         "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=memory_limit_from_env()),
-        "run_settings": RunSettings(as_of=args.as_of or ""),
+        "run_settings": RunSettings(as_of=args.as_of or "", full=args.full),
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     print(f"crm run: {input_dir} -> {output_dir}")
@@ -104,7 +128,11 @@ def export_segment(args: argparse.Namespace) -> int:
     except FilterError as exc:
         print(f"crm segments export: {exc}", file=sys.stderr)
         return 2
-    write_list(rows, Path(args.to))
+    try:
+        write_list(rows, Path(args.to))
+    except FilterError as exc:
+        print(f"crm segments export: {exc}", file=sys.stderr)
+        return 2
     reasons = ", ".join(f"{reason} {n}" for reason, n in left_out.items())
     print(f"crm segments export: wrote {rows.height} rows to {args.to}; left out {sum(left_out.values())} "
           f"not contactable{f' ({reasons})' if reasons else ''}")
@@ -137,6 +165,10 @@ def export_list(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
+    if args.dealers < 1 or args.customers < 1:
+        print(f"crm generate: --dealers and --customers must be at least 1 (got {args.dealers} and "
+              f"{args.customers}).", file=sys.stderr)
+        return 2
     truth = Path(args.truth) if args.truth else Path(args.out).with_name(Path(args.out).name + "_truth")
     counts = generate_landing(Path(args.out), truth, args.dealers, args.customers, args.seed)
     print(f"crm generate: {counts['people']} people, {counts['sales']} sales, {counts['service']} repair orders "
@@ -153,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--as-of", type=_as_of, default=os.environ.get("CRM_AS_OF") or None,
                             help="analysis date YYYY-MM-DD (default: the latest date in the data)")
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
+    run_parser.add_argument("--full", action="store_true",
+                            help="read every landing file and parse every dealer again, changed or not")
     run_parser.set_defaults(handler=run)
     segments = commands.add_parser("segments", help="contact lists from the segment_members mart")
     segment_commands = segments.add_subparsers(dest="segments_command", required=True)

@@ -53,7 +53,12 @@ class Warehouse(dg.ConfigurableResource):
 
     @property
     def marts_dir(self) -> Path:
+        """Where readers find the marts: a link to the folder of the last run that published a set."""
         return self.path / "marts"
+
+    def run_marts_dir(self, run_id: str) -> Path:
+        """Where one run writes its marts before they are published together."""
+        return self.path / "marts_runs" / run_id
 
     @property
     def utf8_dir(self) -> Path:
@@ -80,14 +85,30 @@ class Warehouse(dg.ConfigurableResource):
             con.close()
 
 
+RUN_TIME_ZONE = "Asia/Shanghai"
+FUTURE_TOLERANCE_DAYS = 1
+"""A record dated after the day of the run plus this is a `future_date` reject: a day of slack
+for exports written near midnight in another time zone than the DMS's."""
+
+
 class RunSettings(dg.ConfigurableResource):
-    """Settings of one run. `as_of` empty means the latest date in the data."""
+    """Settings of one run. `as_of` empty means the latest date in the data; `run_day` empty
+    means today in Shanghai (records dated after it are rejected, whatever the as-of)."""
 
     as_of: str = Field(default="", description="Analysis date YYYY-MM-DD (CRM_AS_OF).")
+    run_day: str = Field(default="", description="The day of the run YYYY-MM-DD; empty: today in Asia/Shanghai.")
+    full: bool = Field(default=False, description="Read every landing file and parse every dealer again (--full).")
 
-    @field_validator("as_of")
+    @field_validator("as_of", "run_day")
     @classmethod
     def _is_a_date(cls, value: str) -> str:
         if value:
             dt.date.fromisoformat(value)
         return value
+
+    def future_limit(self) -> dt.date:
+        """The latest date a record may carry: the day of the run plus the tolerance."""
+        from zoneinfo import ZoneInfo
+
+        day = dt.date.fromisoformat(self.run_day) if self.run_day else dt.datetime.now(ZoneInfo(RUN_TIME_ZONE)).date()
+        return day + dt.timedelta(days=FUTURE_TOLERANCE_DAYS)

@@ -65,9 +65,8 @@ def select_members(members: pl.DataFrame, wanted: SegmentFilter) -> tuple[pl.Dat
 
 
 def write_list(rows: pl.DataFrame, path: Path) -> None:
-    """CSV in UTF-8 with a byte-order mark (Excel then shows Chinese correctly), or XLSX."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".xlsx":
-        rows.write_excel(path, worksheet="contacts")
-    else:
-        rows.write_csv(path, include_bom=True)
+    """CSV in UTF-8 with a byte-order mark (Excel then shows Chinese correctly), or XLSX; see
+    `pipelines.lists.write_rows` (formulas neutralised, other extensions refused)."""
+    from pipelines.lists import write_rows
+
+    write_rows(rows, path)

@@ -1,4 +1,4 @@
--- Parsing and validation macros shared by every layer. Pure functions of their arguments.
+-- Parsing and validation macros shared by every layer. Pure functions of their arguments (but one).
 
 -- one field of a CSV line as written: quotes removed, Excel's ="..." text trick and leading
 -- apostrophe undone, surrounding spaces trimmed, blanks -> null
@@ -96,8 +96,12 @@ create or replace temp macro id_type(v) as case
     when looks_like_credit_code(v) then 'company'
     else 'other'
 end;
+-- (a checksum that holds over a birth date before 1900 or after today is a typo that happens to
+-- check, not an ID: the one reading of the clock among these macros)
 create or replace temp macro id_is_valid(v) as case id_type(v)
-    when 'resident' then v[18] = resident_id_check(v) and try_strptime(substr(v, 7, 8), '%Y%m%d') is not null
+    when 'resident' then v[18] = resident_id_check(v)
+        and coalesce(cast(try_strptime(substr(v, 7, 8), '%Y%m%d') as date) between date '1900-01-01' and current_date,
+                     false)
     when 'company' then v[18] = credit_code_check(v)
 end;
 create or replace temp macro normalize_id(s) as nullif(upper(regexp_replace(s, '[\s-]', '', 'g')), '');

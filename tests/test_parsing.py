@@ -93,7 +93,9 @@ def test_vin_check_digit(con, vin, valid):
     ("id_number", "kind", "valid", "birth", "gender"),
     [
         ("11010519491231002X", "resident", True, date(1949, 12, 31), "female"),  # GB 11643 example
-        ("440524188001010014", "resident", True, date(1880, 1, 1), "male"),
+        # a checksum that holds over a birth date before 1900 or after today: not a valid ID
+        ("440524188001010014", "resident", False, date(1880, 1, 1), "male"),
+        ("110105209901011234", "resident", False, date(2099, 1, 1), "male"),
         ("110105194912310021", "resident", False, date(1949, 12, 31), "female"),
         ("310101196101497394", "resident", False, None, "male"),  # a typo in the birth date
         ("91350100M000100Y43", "company", True, None, None),  # GB 32100 example

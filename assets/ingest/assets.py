@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import dagster as dg
+import polars as pl
 
 import sql
 from assets.materialize import materialize_sql, stopwatch, table_metadata, table_preview
@@ -18,7 +19,7 @@ from landing.load import (
     register_catalog,
 )
 from landing.mapping import SOURCES
-from pipelines.resources import LandingFolder, Warehouse
+from pipelines.resources import LandingFolder, RunSettings, Warehouse
 
 GROUP = "ingest"
 
@@ -31,24 +32,29 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 
 @dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
-def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per CSV file of the landing folder: sha256, encoding, delimiter, header mapping
-    and status (loaded, skipped as a re-delivery of identical bytes, or failed with the reason).
-    Also drops from the checked tables the rows of files that are no longer loaded, so rows leave
-    with their file even before their dealer is ingested again."""
+def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
+    """One row per file of the landing folder: sha256, encoding, delimiter, header mapping and
+    status (loaded, skipped as a re-delivery of identical bytes, failed with the reason, or
+    ignored: not an export the pipeline reads). Also drops from the checked tables the rows of
+    files that are no longer loaded, so rows leave with their file even before their dealer is
+    ingested again."""
     if not landing.path.is_dir():
         raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
     with stopwatch() as timing:
         with warehouse.connect() as con:
-            catalog = catalog_landing(landing.path, warehouse.utf8_dir, known_catalog(con))
+            catalog = catalog_landing(landing.path, warehouse.utf8_dir, known_catalog(con), full=run_settings.full)
             install_code_maps(con)
             register_catalog(con, catalog)
             dropped = {}
             for source in SOURCES:
-                ensure_checked_table(con, source, warehouse.empty_file())
+                ensure_checked_table(con, source, warehouse.empty_file(), run_settings.future_limit())
+                if run_settings.full:
+                    con.execute("delete from ingest.ingested_dealers where source = $source", {"source": source})
                 dropped[f"rows_dropped_{source}"] = prune_checked(con, source)
     by_status = catalog.group_by("status").len().sort("status")
     failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
+    ignored = catalog.filter(catalog["status"] == "ignored").select(pl.format("{}: {}", "file_name", "error"))
+    ignored = ignored.to_series().to_list() if ignored.height else []
     with warehouse.connect() as con:
         metadata = table_metadata(con, "ingest.landing_files", timing["seconds"])
     return dg.MaterializeResult(metadata={
@@ -56,6 +62,7 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse) -> dg.Materializ
         **{f"files_{status}": n for status, n in by_status.iter_rows()},
         **dropped,
         "failed_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in failed) or "none"),
+        "ignored_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in ignored[:200]) or "none"),
     })
 
 
@@ -93,10 +100,11 @@ def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
                           "VIN and ID flags, canonical codes, and the reason the row cannot be used (null "
                           "when it can). Partitioned by dealer: a dealer is parsed again only when its files "
                           "or the parsing code changed since its last ingestion.")
-    def checked(context, warehouse: Warehouse) -> dg.MaterializeResult:
+    def checked(context, warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
         table = f"intermediate.{source}_checked"
         with warehouse.connect() as con, stopwatch() as timing:
-            done = ingest_dealers(con, source, context.partition_keys, warehouse.batch_bytes, warehouse.empty_file())
+            done = ingest_dealers(con, source, context.partition_keys, warehouse.batch_bytes, warehouse.empty_file(),
+                                  run_settings.future_limit())
         with warehouse.connect() as con:
             rows = con.execute(f"select count(*) from {table} where dealer_code in (select unnest($dealers))",
                                {"dealers": context.partition_keys}).fetchone()[0]

@@ -11,7 +11,8 @@ from assets.act.assets import follow_ups, service_due, win_back
 from assets.analytics.assets import abc, action_lists, as_of, churn_risk, clv, clv_holdout, lifecycle, rfm
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
-from assets.marts.publish import input_fingerprint, mart_summary, publish_parquet, write_text_atomically
+from assets.marts.publish import (carry_over, input_fingerprint, mart_summary, publish_parquet, publish_set,
+                                  write_text_atomically)
 from assets.marts.report import head_office_report
 from assets.materialize import stopwatch, table_preview
 from models.settings import ActSettings, MarketingSettings
@@ -27,8 +28,8 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
     built from that query, with `params` bound. Its schema and first rows, personal columns
     masked, show in the metadata."""
     @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
-    def mart(warehouse: Warehouse) -> dg.MaterializeResult:
-        path = warehouse.marts_dir / f"{name}.parquet"
+    def mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        path = warehouse.run_marts_dir(context.run.run_id) / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:
             if query:
                 sql.materialize(con, f"marts/{query}", table, **params)
@@ -88,18 +89,24 @@ PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer
 @dg.asset(key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})
 def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, and the row count and
-    schema of every mart, so a reader can tell which run and which input a file came from."""
+    schema of every mart, so a reader can tell which run and which input a file came from; then
+    the run's marts are published as one set (`<output>/marts` points at them)."""
     with warehouse.connect() as con:
         day = as_of(con)
         fingerprint = input_fingerprint(con, [landing.path / name for name in ("suppression.csv", "dealers.csv")])
-    marts = {mart.key.path[-1]: mart_summary(warehouse.marts_dir / f"{mart.key.path[-1]}.parquet")
-             for mart in PUBLISHED}
-    path = warehouse.marts_dir / "_manifest.json"
+    run_dir = warehouse.run_marts_dir(context.run.run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    names = [mart.key.path[-1] for mart in PUBLISHED]
+    carry_over(warehouse.marts_dir, run_dir, names)
+    marts = {name: mart_summary(run_dir / f"{name}.parquet") for name in names
+             if (run_dir / f"{name}.parquet").exists()}
     as_of_text = day.isoformat() if day else None  # None: no records yet
-    write_text_atomically(path, json.dumps({"as_of": as_of_text, "run_id": context.run.run_id,
-                                            "input_fingerprint": fingerprint, "marts": marts}, indent=2))
-    return dg.MaterializeResult(metadata={"path": str(path), "as_of": str(as_of_text),
-                                          "input_fingerprint": fingerprint})
+    write_text_atomically(run_dir / "_manifest.json", json.dumps(
+        {"as_of": as_of_text, "run_id": context.run.run_id, "input_fingerprint": fingerprint, "marts": marts},
+        indent=2))
+    link = publish_set(warehouse.path, run_dir)
+    return dg.MaterializeResult(metadata={"path": str(link / "_manifest.json"), "published": str(run_dir),
+                                          "as_of": str(as_of_text), "input_fingerprint": fingerprint})
 
 
 @dg.asset(key_prefix="marts", group_name=GROUP, deps=[dealer_scorecard_mart, customer_360_mart, action_lists],

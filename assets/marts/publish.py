@@ -1,9 +1,17 @@
-"""Writing marts that readers never see half-written, and the manifest that describes them."""
+"""Writing marts that readers never see half-written, published as one set with the manifest
+that describes them.
+
+A run writes its marts into `<output>/marts_runs/<run_id>/`; the last step writes
+`_manifest.json` there and points the link `<output>/marts` at that folder with one atomic
+rename. A reader of `marts/*.parquet` sees the set of one run or the set of the next, never a mix,
+and a run killed half-way leaves the last published set in place.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -50,3 +58,32 @@ def input_fingerprint(con: duckdb.DuckDBPyConnection, reference_files: list[Path
         if path.is_file():
             digest.update(f"{path.name}\t{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
     return digest.hexdigest()
+
+
+def carry_over(published: Path, run_dir: Path, names: list[str]) -> None:
+    """Hard-link into `run_dir` the marts of `names` this run did not write (a run of some assets
+    in the Dagster UI) from the set published before, so the next set is still complete."""
+    for name in names:
+        target, before = run_dir / f"{name}.parquet", published / f"{name}.parquet"
+        if not target.exists() and before.exists():
+            try:
+                os.link(before.resolve(), target)
+            except OSError:  # a file system without hard links
+                shutil.copy2(before.resolve(), target)
+
+
+def publish_set(output_dir: Path, run_dir: Path, keep: int = 3) -> Path:
+    """Point `<output>/marts` at `run_dir` with one atomic rename and keep the newest `keep` run
+    folders. Returns the link."""
+    link = output_dir / "marts"
+    if link.is_dir() and not link.is_symlink():  # an output folder of an older version: its marts retire
+        link.rename(run_dir.parent / f"retired-{run_dir.name}")
+    partial_link = output_dir / f".marts-{run_dir.name}.partial"
+    partial_link.unlink(missing_ok=True)
+    partial_link.symlink_to(run_dir.relative_to(output_dir), target_is_directory=True)
+    os.replace(partial_link, link)
+    runs = sorted((p for p in run_dir.parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime_ns)
+    for old in runs[:-keep]:
+        if old.resolve() != run_dir.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    return link

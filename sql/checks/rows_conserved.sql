@@ -2,7 +2,7 @@
 -- loaded + rejected, or the manifest's counts differ from the rows the clean tables and rejects
 -- actually hold. Empty when nothing was lost.
 with manifest as (
-    select * from ingest.load_manifest where status <> 'skipped'
+    select * from ingest.load_manifest where status not in ('skipped', 'ignored')
 ),
 
 clean_rows as (
@@ -41,7 +41,7 @@ compared as (
 )
 
 select * from compared
-where rows_read <> data_lines
+where rows_read is distinct from data_lines
     or rows_read <> rows_loaded + rows_rejected
     or rows_loaded <> clean_rows
     or rows_rejected <> rejected_rows

@@ -86,6 +86,8 @@ checked as (
             when contact_date_text is null or outcome_text is null or (mobile_text is null and customer_no is null)
                 then 'missing_required'
             when contact_date is null or year(contact_date) not between 1980 and 2100 then 'bad_date'
+            -- after the day of the run (and its tolerance): no DMS records what has not happened
+            when contact_date > $future_limit::date then 'future_date'
         end as reject_reason
     from typed
 ),
@@ -118,6 +120,7 @@ final as (
                 case when outcome_text is null then 'outcome' end,
                 case when mobile_text is null and customer_no is null then 'mobile or customer_no' end)
             when 'bad_date' then contact_date_text
+            when 'future_date' then format('{} is after {}', contact_date_text, $future_limit::date)
         end as reject_detail,
         raw
     from checked

@@ -152,6 +152,8 @@ checked as (
             when sale_id is null or sale_date_text is null or sale_amount_text is null or vin is null
                 then 'missing_required'
             when sale_date is null or year(sale_date) not between 1980 and 2100 then 'bad_date'
+            -- after the day of the run (and its tolerance): no DMS records what has not happened
+            when sale_date > $future_limit::date then 'future_date'
             when sale_amount is null then 'bad_amount'
             when sale_amount < 0 then 'negative_amount'
         end as reject_reason,
@@ -174,6 +176,7 @@ final as (
                 case when sale_amount_text is null then 'sale_amount' end,
                 case when vin is null then 'vin' end)
             when 'bad_date' then sale_date_text
+            when 'future_date' then format('{} is after {}', sale_date_text, $future_limit::date)
             when 'bad_amount' then sale_amount_text
             when 'negative_amount' then sale_amount_text
         end as reject_detail,

@@ -145,6 +145,8 @@ checked as (
             when ro_number is null or open_date_text is null or total_amount_text is null or vin is null
                 then 'missing_required'
             when open_date is null or year(open_date) not between 1980 and 2100 then 'bad_date'
+            -- after the day of the run (and its tolerance): no DMS records what has not happened
+            when open_date > $future_limit::date then 'future_date'
             when total_amount is null then 'bad_amount'
             when total_amount < 0 then 'negative_amount'
         end as reject_reason,
@@ -167,6 +169,7 @@ final as (
                 case when total_amount_text is null then 'total_amount' end,
                 case when vin is null then 'vin' end)
             when 'bad_date' then open_date_text
+            when 'future_date' then format('{} is after {}', open_date_text, $future_limit::date)
             when 'bad_amount' then total_amount_text
             when 'negative_amount' then total_amount_text
         end as reject_detail,
