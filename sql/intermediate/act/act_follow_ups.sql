@@ -18,9 +18,9 @@ steps as (
 deliveries as (
     select sales.dealer_code, sales.sale_id, ids.customer_id, sales.vin, sales.series, sales.plate,
            sales.salesperson, sales.sale_date
-    from clean.sales as sales
+    from intermediate.sales_checked as sales
     join identity.signature_ids as ids using (signature_key)
-    where sales.new_or_used = 'new' and sales.sale_date <= (select as_of from as_of)
+    where sales.reject_reason is null and sales.new_or_used = 'new' and sales.sale_date <= (select as_of from as_of)
 ),
 
 calls as (
@@ -84,4 +84,3 @@ select
 from scheduled
 cross join as_of
 left join completed using (dealer_code, sale_id, step)
-order by scheduled.dealer_code, scheduled.sale_date, scheduled.sale_id, scheduled.due_days

@@ -19,43 +19,71 @@ intervals as (
     select unnest($intervals, recursive := true)
 ),
 
+-- the usable repair orders (clean.repair_orders without the file names it joins)
+-- order_key orders a vehicle's repair orders by day, then by RO number (its hash: one number
+-- compares faster than a (date, text) pair); reading_key orders readings by day, then odometer
 orders as (
-    select orders.vin, orders.dealer_code, orders.open_date, orders.mileage_km, orders.service_type,
-           orders.advisor, orders.ro_number, orders.plate
-    from clean.repair_orders as orders
-    where orders.open_date <= (select cutoff from cutoff)
+    select vin, dealer_code, open_date, mileage_km, service_type, advisor, plate,
+           date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296 + hash(ro_number) % 4294967296
+               as order_key,
+           date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296 + mileage_km as reading_key
+    from intermediate.service_checked
+    where reject_reason is null and open_date <= $cutoff::date
 ),
 
 new_sales as (
     select vin, min(sale_date) as delivered_on
-    from clean.sales
-    where new_or_used = 'new' and sale_date <= (select cutoff from cutoff)
+    from intermediate.sales_checked
+    where reject_reason is null and new_or_used = 'new' and sale_date <= $cutoff::date
     group by vin
 ),
 
 models as (
     select vin, arg_max(series, sale_date) as series
-    from clean.sales
-    where series is not null
+    from intermediate.sales_checked
+    where reject_reason is null and series is not null
     group by vin
 ),
 
-readings as (
-    select vin, open_date as reading_date, mileage_km as km from orders where mileage_km > 0
-    union all
-    select vin, delivered_on, 0 from new_sales
-),
-
-reading_spans as (
+-- one pass over the repair orders: history, maintenance and odometer readings per vehicle
+vehicle_history as (
     select
         vin,
-        count(*) - 1 as n_intervals,
-        arg_min(km, (reading_date, km)) as first_km,
-        min(reading_date) as first_date,
-        arg_max(km, (reading_date, km)) as last_km,
-        max(reading_date) as last_date
-    from readings
+        max(open_date) as last_service_date,
+        arg_max(dealer_code, order_key) as last_dealer_code,
+        arg_max(advisor, order_key) as advisor,
+        arg_max(plate, order_key) filter (where plate is not null) as plate,
+        min(open_date) as first_service_date,
+        arg_min(mileage_km, order_key) as first_service_km,
+        max(open_date) filter (where service_type = 'maintenance') as last_maintenance_date,
+        arg_max(mileage_km, order_key) filter (where service_type = 'maintenance')
+            as last_maintenance_km,
+        count(*) filter (where mileage_km > 0) as order_readings,
+        min(open_date) filter (where mileage_km > 0) as first_order_reading_date,
+        arg_min(mileage_km, reading_key) filter (where mileage_km > 0) as first_order_km,
+        max(open_date) filter (where mileage_km > 0) as last_order_reading_date,
+        arg_max(mileage_km, reading_key) filter (where mileage_km > 0) as last_order_km
+    from orders
     group by vin
+),
+
+-- the delivery counts as a reading of 0 km: first unless a repair order came earlier, last only
+-- when no repair order was read on or after its day
+reading_spans as (
+    select
+        history.vin,
+        history.order_readings + (new_sales.delivered_on is not null)::integer - 1 as n_intervals,
+        case when new_sales.delivered_on <= history.first_order_reading_date or history.order_readings = 0
+             then 0 else history.first_order_km end as first_km,
+        case when new_sales.delivered_on <= history.first_order_reading_date or history.order_readings = 0
+             then new_sales.delivered_on else history.first_order_reading_date end as first_date,
+        case when history.order_readings = 0 or new_sales.delivered_on > history.last_order_reading_date
+             then 0 else history.last_order_km end as last_km,
+        case when history.order_readings = 0 or new_sales.delivered_on > history.last_order_reading_date
+             then new_sales.delivered_on else history.last_order_reading_date end as last_date
+    from vehicle_history as history
+    left join new_sales using (vin)
+    where history.order_readings > 0 or new_sales.delivered_on is not null
 ),
 
 own_rates as (
@@ -64,22 +92,6 @@ own_rates as (
         case when last_date > first_date and last_km >= first_km
              then (last_km - first_km) / (last_date - first_date) end as own_km_per_day
     from reading_spans
-),
-
-vehicle_history as (
-    select
-        vin,
-        max(open_date) as last_service_date,
-        arg_max(dealer_code, (open_date, ro_number)) as last_dealer_code,
-        arg_max(advisor, (open_date, ro_number)) as advisor,
-        arg_max(plate, (open_date, ro_number)) filter (where plate is not null) as plate,
-        min(open_date) as first_service_date,
-        arg_min(mileage_km, (open_date, ro_number)) as first_service_km,
-        max(open_date) filter (where service_type = 'maintenance') as last_maintenance_date,
-        arg_max(mileage_km, (open_date, ro_number)) filter (where service_type = 'maintenance')
-            as last_maintenance_km
-    from orders
-    group by vin
 ),
 
 owners as (
@@ -210,4 +222,4 @@ final as (
     where due.last_service_date >= (cutoff.cutoff - to_months(cast(round($left_after_intervals * due.interval_months) as integer)))::date
 )
 
-select * from final order by dealer_code, vin
+select * from final

@@ -20,12 +20,16 @@ with as_of as (
     select as_of from analytics.as_of
 ),
 
+-- event_key orders a customer's events by day, then by type (maintenance, repair, sale): one
+-- number compares faster than a (date, text) pair
 events as (
     select customer_id, dealer_code, visit_date as event_date, spend as value, spend as amount,
-           case when maintenance then 'maintenance' else 'repair' end as event_type
+           case when maintenance then 'maintenance' else 'repair' end as event_type,
+           date_diff('day', date '1970-01-01', visit_date) * 4 + (not maintenance)::integer as event_key
     from analytics.visits
     union all
-    select customer_id, dealer_code, sale_date, value, sale_amount, 'sale'
+    select customer_id, dealer_code, sale_date, value, sale_amount, 'sale',
+           date_diff('day', date '1970-01-01', sale_date) * 4 + 2
     from analytics.purchases
 ),
 
@@ -36,8 +40,8 @@ at_dealer as (
         max(event_date) as last_seen,
         count(*) filter (where event_type <> 'sale') as n_visits,
         count(*) filter (where event_type = 'sale') as n_purchases,
-        arg_max(event_type, (event_date, event_type)) as last_visit_type,
-        arg_max(amount, (event_date, event_type)) as last_amount
+        arg_max(event_type, event_key) as last_visit_type,
+        arg_max(amount, event_key) as last_amount
     from events
     group by customer_id, dealer_code
 ),
@@ -53,10 +57,32 @@ lost as (
       and (at_dealer.n_purchases > 0 or at_dealer.n_visits >= $min_visits)
 ),
 
+-- the events and records of lost customers only: every signal below reads these
+lost_events as (
+    select * from events where customer_id in (select customer_id from lost)
+),
+
+lost_signatures as (
+    select signature_key, customer_id
+    from identity.signature_ids
+    where customer_id in (select customer_id from lost)
+),
+
+lost_records as (
+    select lost_signatures.customer_id, records.dealer_code, records.vin, records.event_date, records.record_id,
+           records.address,
+           -- the latest address first, then the address itself: the same choice on every run
+           date_diff('day', date '1970-01-01', records.event_date)::bigint * 4294967296
+               + hash(records.address) % 4294967296 as address_key
+    from identity.records as records
+    join lost_signatures using (signature_key)
+    where records.event_date <= (select as_of from as_of)
+),
+
 values_before as (
     select lost.customer_id, lost.dealer_code, sum(events.value)::decimal(18, 2) as value_36m
     from lost
-    join events using (customer_id, dealer_code)
+    join lost_events as events using (customer_id, dealer_code)
     where events.event_date > (lost.last_seen - to_months($window_months))::date
     group by all
 ),
@@ -65,7 +91,7 @@ visits_since as (
     select lost.customer_id, lost.dealer_code, events.dealer_code as other_dealer_code,
            count(*) as n, max(events.event_date) as latest
     from lost
-    join events
+    join lost_events as events
         on events.customer_id = lost.customer_id
         and events.dealer_code <> lost.dealer_code
         and events.event_date > lost.last_seen
@@ -82,10 +108,8 @@ went_elsewhere as (
 dealer_records as (
     select lost.customer_id, lost.dealer_code, records.vin, records.event_date, records.record_id
     from lost
-    join identity.signature_ids as ids using (customer_id)
-    join identity.records as records
-        on records.signature_key = ids.signature_key and records.dealer_code = lost.dealer_code
-    where records.vin is not null and records.event_date <= (select as_of from as_of)
+    join lost_records as records using (customer_id, dealer_code)
+    where records.vin is not null
 ),
 
 dealer_vehicles as (
@@ -108,15 +132,14 @@ sold as (
 
 addresses as (
     select lost.customer_id, lost.dealer_code,
-           arg_max(records.address, records.event_date) filter (where records.event_date > lost.last_seen)
+           arg_max(records.address, records.address_key) filter (where records.event_date > lost.last_seen)
                as address_since,
-           arg_max(records.address, records.event_date) filter (where records.event_date <= lost.last_seen
+           arg_max(records.address, records.address_key) filter (where records.event_date <= lost.last_seen
                                                                  and records.dealer_code = lost.dealer_code)
                as address_then
     from lost
-    join identity.signature_ids as ids using (customer_id)
-    join identity.records as records on records.signature_key = ids.signature_key
-    where records.address is not null and records.event_date <= (select as_of from as_of)
+    join lost_records as records using (customer_id)
+    where records.address is not null
     group by all
 ),
 
@@ -183,4 +206,3 @@ left join last_vehicles using (customer_id, dealer_code)
 left join calls using (customer_id, dealer_code)
 left join analytics.clv as clv using (customer_id)
 left join marts.segment_members as members using (customer_id, dealer_code)
-order by reasons.dealer_code, priority
