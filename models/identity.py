@@ -118,17 +118,26 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
         con.execute(f"create or replace table {out_table} (profile_id_l varchar, profile_id_r varchar, "
                     "match_probability double)")
         return ProfileLinks(out_table, pl.DataFrame(), f"not trained: too few pairs to train on {too_few}")
-    trainer = Linker(db_api.register("signatures_to_train"), profile_model(settings), log_level="WARNING")
-    trainer.training.estimate_probability_two_random_records_match(
-        [block_on("id_number"), block_on("mobile", "name_norm")], recall=0.8)
-    trainer.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
-    set_exact_match_u(con, "signatures_to_train", trainer)
-    for keys in em_blocks.values():
-        trainer.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*keys), max_pairs=settings.em_max_pairs)
-    model = trainer._settings_obj.as_dict()
-    linker = Linker(db_api.register("profiles_to_link"), model, log_level="WARNING")
-    predictions = linker.inference.predict(threshold_match_probability=settings.match_threshold)
+    try:
+        trainer = Linker(db_api.register("signatures_to_train"), profile_model(settings), log_level="WARNING")
+        trainer.training.estimate_probability_two_random_records_match(
+            [block_on("id_number"), block_on("mobile", "name_norm")], recall=0.8)
+        trainer.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+        set_exact_match_u(con, "signatures_to_train", trainer)
+        for keys in em_blocks.values():
+            trainer.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*keys), max_pairs=settings.em_max_pairs)
+        model = trainer._settings_obj.as_dict()
+        linker = Linker(db_api.register("profiles_to_link"), model, log_level="WARNING")
+        predictions = linker.inference.predict(threshold_match_probability=settings.match_threshold)
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+        # a landing folder whose data gives EM nothing to learn from: only the rules link, and the
+        # asset's metadata says why (the run goes on)
+        db_api.delete_tables_created_by_splink_from_db()
+        con.execute(f"create or replace table {out_table} (profile_id_l varchar, profile_id_r varchar, "
+                    "match_probability double)")
+        reason = str(exc).splitlines()[0][:200]
+        return ProfileLinks(out_table, pl.DataFrame(), f"not trained: Splink could not train ({reason})")
     con.execute(
         f"create or replace table {out_table} as "
         f"select profile_id_l, profile_id_r, match_probability from {predictions.physical_name}"
@@ -136,6 +145,9 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
     parameters = _parameters(trainer)
     db_api.delete_tables_created_by_splink_from_db()
     return ProfileLinks(out_table, parameters, "trained")
+
+
+MAX_EXACT_U = 1 - 1e-6
 
 
 def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker) -> dict[str, float]:
@@ -154,7 +166,9 @@ def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker
         column = match.group(1)
         u = con.execute(f"select sum(n * (n - 1)) / (sum(n) * (sum(n) - 1)) from (select count(*)::double as n "
                         f"from {table} where {column} is not null group by {column})").fetchone()[0]
-        if u:
+        # every pair shares the value (one dealer's folder): the comparison tells nothing, and an
+        # exact u of 1 would leave the other levels none
+        if u and u < MAX_EXACT_U:
             levels[0].u_probability = exact[column] = u
             levels[-1].u_probability = 1 - sum(level.u_probability for level in levels[:-1])
             for level in (levels[0], levels[-1]):

@@ -9,6 +9,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 
+class IngestSettings(BaseModel):
+    """What the parsing accepts."""
+
+    future_tolerance_days: int = Field(1, description=(
+        "A record dated after the day of the run plus this many days is a future_date reject (no "
+        "DMS records what has not happened): a day of slack for exports written near midnight in "
+        "another time zone than the run's (Asia/Shanghai)."))
+
+
 class AnalyticsSettings(BaseModel):
     """Settings of RFM, ABC tiers, lifecycle stages, CLV and churn risk."""
 

@@ -23,10 +23,10 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time
 
 
 def landing_fingerprint(folder: Path) -> str:
-    """sha256 over the path, size and modification time of every CSV in the landing folder: it
+    """sha256 over the path, size and modification time of every file in the landing folder: it
     changes when a file arrives, is replaced or removed, without reading the files themselves."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*.csv")):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"{path.relative_to(folder)}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
@@ -34,7 +34,7 @@ def landing_fingerprint(folder: Path) -> str:
 
 def dealer_folders(folder: Path) -> list[str]:
     """The dealer partitions a landing folder asks for: one per folder holding exports."""
-    return sorted({entry.dealer_code for entry in discover_files(folder)})
+    return sorted({entry.dealer_code for entry in discover_files(folder) if not entry.ignored})
 
 
 def dealer_partition_changes(instance: dg.DagsterInstance, folder: Path) -> tuple[list[str], list[str], list[str]]:

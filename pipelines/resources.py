@@ -13,6 +13,7 @@ import duckdb
 from pydantic import Field, field_validator
 
 import sql
+from models.settings import IngestSettings
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -86,9 +87,7 @@ class Warehouse(dg.ConfigurableResource):
 
 
 RUN_TIME_ZONE = "Asia/Shanghai"
-FUTURE_TOLERANCE_DAYS = 1
-"""A record dated after the day of the run plus this is a `future_date` reject: a day of slack
-for exports written near midnight in another time zone than the DMS's."""
+FUTURE_TOLERANCE_DAYS = IngestSettings().future_tolerance_days
 
 
 class RunSettings(dg.ConfigurableResource):

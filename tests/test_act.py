@@ -144,9 +144,9 @@ def test_the_scorecard_measures_the_routines(act_run):
 def _service_tables(con):
     """Four vehicles at one dealer: one due by mileage, one by time, one new car before its first
     service, one not serviced for over two intervals (left to win-back)."""
-    con.execute("create schema clean; create schema identity; create schema ingest")
+    con.execute("create schema intermediate; create schema identity; create schema ingest")
     con.execute("create table ingest.dealers as select 'D1' as dealer_code, 'X' as brand")
-    con.execute("""create table clean.repair_orders as select * from (values
+    con.execute("""create table intermediate.service_checked as select *, null::varchar as reject_reason from (values
         ('M', 'D1', 'R1', date '2026-01-10', 10000, 'maintenance', '甲', 'A1'),
         ('M', 'D1', 'R2', date '2026-04-10', 16300, 'repair', '乙', 'A1'),
         ('T', 'D1', 'R3', date '2025-12-10', 30000, 'maintenance', '甲', 'A2'),
@@ -154,7 +154,7 @@ def _service_tables(con):
         ('D', 'D1', 'R5', date '2026-10-21', 600, 'repair', '乙', 'A3'),
         ('O', 'D1', 'R6', date '2024-01-05', null, 'maintenance', '乙', 'A4'))
         t(vin, dealer_code, ro_number, open_date, mileage_km, service_type, advisor, plate)""")
-    con.execute("""create table clean.sales as select * from (values
+    con.execute("""create table intermediate.sales_checked as select *, null::varchar as reject_reason from (values
         ('D', 'new', date '2026-10-01', null::varchar)) t(vin, new_or_used, sale_date, series)""")
     con.execute("""create table identity.vehicles as select * from (values
         ('M', 1, 'first owner', date '2025-01-01'), ('M', 2, 'next owner', date '2026-04-10'),

@@ -27,19 +27,25 @@ def test_every_check_passes_on_the_sample(sample_run):
                            "win_back_valid": True}
 
 
-def test_a_repair_order_dated_in_the_future_stops_everything_downstream(tmp_path):
+def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypatch):
+    """A check that finds something systemic (here: a metric forced to fail) stops identity,
+    analytics and the marts, and names the table it judged."""
+    import sql
+
+    real = sql.sql_text
+    monkeypatch.setattr(sql, "sql_text", lambda name: real(name).replace(
+        "count(*) filter (where amount < 0) as negative_amounts", "1 as negative_amounts")
+        if name == "checks/clean_records" else real(name))
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
-               "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n"
-               "R2,2099-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
+               "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
     result = materialize_everything(
         {"landing": LandingFolder(input_dir=str(landing)),
          "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
         dg.DagsterInstance.ephemeral())
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_records_valid"]
-    assert not evaluation.passed
-    assert evaluation.metadata["dates_out_of_range"].value == 1
-    assert evaluation.metadata["failing_rows"].value == 1
+    assert not evaluation.passed and evaluation.asset_key.to_user_string() == "clean/repair_orders"
+    assert evaluation.metadata["negative_amounts"].value == 1
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "clean/repair_orders" in materialized
     assert not any(key.startswith(("identity/", "analytics/", "marts/customer")) for key in materialized)

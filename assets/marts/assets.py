@@ -28,7 +28,7 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
     built from that query, with `params` bound. Its schema and first rows, personal columns
     masked, show in the metadata."""
     @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
-    def mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def mart(context, warehouse: Warehouse) -> dg.MaterializeResult:
         path = warehouse.run_marts_dir(context.run.run_id) / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:
             if query:
