@@ -14,6 +14,13 @@ create or replace temp macro csv_field(s) as nullif(
         end)
     end, '');
 
+-- a name from a DMS's split name fields: Chinese family name first, no space (杨 + 英 = 杨英; a
+-- company name a US-style DMS tore in two is whole again); Latin names "given family"
+create or replace temp macro assembled_name(first_name, last_name) as case
+    when regexp_full_match(concat(last_name, first_name), '\p{Han}+') then concat(last_name, first_name)
+    else nullif(concat_ws(' ', first_name, last_name), '')
+end;
+
 -- the canonical code of a spelling, from a MAP of ingest.code_maps ('' holds the fallback)
 create or replace temp macro code_of(codes, spelling) as coalesce(codes[lower(spelling)], codes['']);
 

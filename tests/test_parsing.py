@@ -115,3 +115,18 @@ def test_csv_fields(con):
     written = ['"a, b"', '"he said ""hi"""', '="0012"', "  ", " x ", " y", "z ", "'110101", '""']
     fields = con.execute("select csv_field(x) from unnest($written) t(x)", {"written": written}).fetchall()
     assert [f for (f,) in fields] == ["a, b", 'he said "hi"', "0012", None, "x", "y", "z", "110101", None]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("英", "杨", "杨英"),  # Chinese: family name first, no space
+        ("海恒通物流有限公司", "上", "上海恒通物流有限公司"),  # a company name torn in two is whole again
+        ("Wei", "Zhang", "Wei Zhang"),  # Latin: given name, then family name
+        (None, "杨", "杨"),
+        ("Fang", None, "Fang"),
+        (None, None, None),
+    ],
+)
+def test_names_from_split_fields(con, first, last, expected):
+    assert con.execute("select assembled_name($f, $l)", {"f": first, "l": last}).fetchone()[0] == expected

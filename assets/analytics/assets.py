@@ -253,13 +253,16 @@ def churn_risk(warehouse: Warehouse) -> dg.MaterializeResult:
             everyone = frame(con, f"select {columns} from {FEATURE_TABLES[0]}")
             reason = (churn.unfit_reason(training, SETTINGS.min_customers)
                       or churn.unfit_reason(test, SETTINGS.min_customers))
+            if not reason:
+                try:
+                    metrics, calibration = _backtest(training, test)
+                    model = churn.train_churn_model(test, SETTINGS.max_training_rows, SETTINGS.seed)
+                    risk = churn.churn_risk(model, everyone)
+                except ValueError as exc:  # a sample scikit-learn cannot fit (one class left): no scores
+                    reason = f"not fitted: {str(exc).splitlines()[0][:200]}"
             if reason:
                 metrics, calibration = pl.DataFrame(schema=BACKTEST_SCHEMA), pl.DataFrame(schema=CALIBRATION_SCHEMA)
                 risk = everyone.select("customer_id", churn_risk=pl.lit(None, pl.Float64))
-            else:
-                metrics, calibration = _backtest(training, test)
-                model = churn.train_churn_model(test, SETTINGS.max_training_rows, SETTINGS.seed)
-                risk = churn.churn_risk(model, everyone)
             sql.store_frame(con, "analytics.churn_risk", risk.sort("customer_id"))
             sql.store_frame(con, "analytics.churn_backtest", metrics.with_columns(
                 train_cutoff=pl.lit(cutoff(con, 2)), test_cutoff=pl.lit(cutoff(con, 1)),

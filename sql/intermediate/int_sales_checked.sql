@@ -100,7 +100,7 @@ typed as (
         sales_rows.model_year,
         upper(replace(sales_rows.plate, ' ', '')) as plate,
         sales_rows.customer_no,
-        coalesce(sales_rows.customer_name, nullif(concat_ws(' ', sales_rows.first_name, sales_rows.last_name), ''))
+        coalesce(sales_rows.customer_name, assembled_name(sales_rows.first_name, sales_rows.last_name))
             as customer_name,
         coalesce(
             codes.customer_type[lower(sales_rows.customer_type)],

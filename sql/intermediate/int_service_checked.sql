@@ -99,7 +99,7 @@ typed as (
         vins.vin_valid,
         upper(replace(service_rows.plate, ' ', '')) as plate,
         service_rows.customer_no,
-        coalesce(service_rows.customer_name, nullif(concat_ws(' ', service_rows.first_name, service_rows.last_name), ''))
+        coalesce(service_rows.customer_name, assembled_name(service_rows.first_name, service_rows.last_name))
             as customer_name,
         coalesce(
             codes.customer_type[lower(service_rows.customer_type)],
