@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import sys
 from pathlib import Path
@@ -75,6 +76,20 @@ def _output_problem(output_dir: Path) -> str | None:
     return None
 
 
+def _libraries_log_to(path: Path) -> Path:
+    """Send what the libraries say (Splink's training notes, Python warnings) to a log file under
+    the output folder, so the console shows the asset lines and the summary only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.captureWarnings(True)
+    for name in ("splink", "py.warnings"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     input_dir = Path(args.input)
     if not input_dir.is_dir() or not os.access(input_dir, os.R_OK | os.X_OK):
@@ -98,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         "run_settings": RunSettings(as_of=args.as_of or "", full=args.full),
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    print(f"crm run: {input_dir} -> {output_dir}")
+    log = _libraries_log_to(output_dir / "logs" / "crm_run.log")
+    print(f"crm run: {input_dir} -> {output_dir} (library warnings: {log})")
     result = materialize_everything(resources, instance, hooks=frozenset({_report_asset}),
                                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:

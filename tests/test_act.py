@@ -262,3 +262,21 @@ def test_the_scorecard_ranks_follow_ups_as_the_generator_made_the_dealers(sample
     without_log = joined.filter(pl.col("follow_up_rate").is_nan())
     assert without_log.height == 1 and without_log["follow_up_completion"].to_list() == [None]
     assert without_log["follow_up_completion_rank"].item() == scorecard.height
+
+
+def test_the_work_list_marts_have_the_contract_columns(act_run):
+    contract = {
+        "follow_ups": {"dealer_code", "sale_id", "customer_id", "salesperson", "sale_date", "step", "due_date",
+                       "status"},
+        "service_due": {"vin", "customer_id", "dealer_code", "last_service_date", "last_mileage_km", "km_per_day",
+                        "next_due_date", "due_by", "status"},
+        "win_back": {"customer_id", "dealer_code", "last_seen", "reason", "other_dealer_code", "value_36m",
+                     "priority", "contactable", "why_not_contactable"},
+        "dealer_scorecard": {f"{kpi}{suffix}" for kpi in ("service_due_conversion", "leakage_rate",
+                                                         "follow_up_completion", "win_back_rate")
+                             for suffix in ("", "_rank")},
+    }
+    for mart, columns in contract.items():
+        assert columns <= set(pq.read_schema(act_run / "marts" / f"{mart}.parquet").names), mart
+    for mart in ("follow_ups", "service_due", "win_back"):  # pseudonymous: the lists join names and mobiles
+        assert not {"customer_name", "mobile", "id_number"} & set(pq.read_schema(act_run / "marts" / f"{mart}.parquet").names)

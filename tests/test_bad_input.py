@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import pytest
 
 from generator import generate_landing
 from pipelines.cli import main
-from tests.conftest import query, run_pipeline, write_file
+from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
 SERVICE = "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
 GOOD_ROW = "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n"
@@ -143,11 +144,15 @@ def test_an_input_folder_without_dealer_folders_exits_with_a_message(tmp_path, c
     assert not (tmp_path / "out" / "marts").exists()
 
 
-@pytest.mark.parametrize("case", ["as_of_years_later", "one_dealer_one_year", "generated_300"])
+@pytest.mark.parametrize("case", ["as_of_years_later", "one_dealer_one_year", "generated_300", "one_sample_dealer"])
 def test_models_never_crash_a_run(tmp_path, case):
+    """Every model fit has a fallback: CLV a looser tolerance or a penalizer, Splink the rules alone
+    (one dealer's folder: every pair shares the dealer code), churn no scores."""
     landing, as_of = tmp_path / "landing", ""
     if case == "generated_300":
         generate_landing(landing, tmp_path / "truth", 2, 300, seed=4)
+    elif case == "one_sample_dealer":
+        shutil.copytree(SAMPLE / "SH001", landing / "SH001")
     else:
         rows = [f"R{i},2024-{1 + i % 12:02d}-{1 + i % 27:02d},{100 + i},LSVAU2180N21{i:05d},客户{i},138{i:08d}"
                 for i in range(60)]
