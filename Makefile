@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 INPUT ?= data/sample
 OUTPUT ?= out
 SCALE ?= 1
+DEV_OUTPUT ?= $(OUTPUT)/dev
 
 export DAGSTER_HOME := $(CURDIR)/$(OUTPUT)/dagster_home
 export GX_ANALYTICS_ENABLED := false
@@ -28,8 +29,9 @@ run: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
 test: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/pytest -q
 
+# the UI's runs write their own output folder: `make run` and `make dev` never share a warehouse
 dev: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml
-	CRM_INPUT_DIR=$(CURDIR)/$(INPUT) CRM_OUTPUT_DIR=$(CURDIR)/$(OUTPUT) \
+	CRM_INPUT_DIR=$(CURDIR)/$(INPUT) CRM_OUTPUT_DIR=$(CURDIR)/$(DEV_OUTPUT) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 bench: $(BIN)/crm $(DAGSTER_HOME)/dagster.yaml

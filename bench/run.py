@@ -25,8 +25,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-ASSET_LINE = re.compile(r"^\s+(\S+)\s+(\d*)\s+rows\s+([\d.]+) s$")
-CHECK_LINE = re.compile(r"^\s+check (\S+)\s+(passed|FAILED)\s+([\d.]+) s$")
+ASSET_LINE = re.compile(r"^\s*\d+/\d+ (?!check )(\S+)\s+(?:(\d+) rows|\S.*?)\s+([\d.]+) s$")
+CHECK_LINE = re.compile(r"^\s*(?:\d+/\d+)?\s+check (\S+)\s+(passed|FAILED)\s+([\d.]+) s$")
 
 
 def _child(args: list[str]) -> tuple[float, float, str]:

@@ -60,15 +60,10 @@ def all_dealers_tags(keys: list[str]) -> dict:
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
-def as_of_config(day: dt.date) -> dict:
-    """Run config that sets the run's as-of date."""
-    return {"resources": {"run_settings": {"config": {"as_of": day.isoformat()}}}}
-
-
 @dg.sensor(job_name=JOB_NAME, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests a run, as of the day in Shanghai, when files in CRM_INPUT_DIR arrive, change "
-                       "or leave. The run key is the landing folder's fingerprint, so the same files never run "
-                       "twice.")
+           description="Requests a run when files in CRM_INPUT_DIR arrive, change or leave, as of the one "
+                       "rule of every run (CRM_AS_OF, else the latest record date). The run key is the landing "
+                       "folder's fingerprint, so the same files never run twice.")
 def landing_sensor(context: dg.SensorEvaluationContext):
     folder = Path(os.environ.get("CRM_INPUT_DIR", ""))
     if not folder.is_dir():
@@ -80,9 +75,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     added, deleted, keys = dealer_partition_changes(context.instance, folder)
     if not keys:
         return dg.SkipReason(f"no dealer folders with exports in {folder}")
-    today = dt.datetime.now(SHANGHAI).date()
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=fingerprint, run_config=as_of_config(today),
+        run_requests=[dg.RunRequest(run_key=fingerprint,
                                     tags={"crm/landing_fingerprint": fingerprint, **all_dealers_tags(keys)})],
         dynamic_partitions_requests=[DEALERS.build_add_request(added), DEALERS.build_delete_request(deleted)],
     )
@@ -90,11 +84,11 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 @dg.schedule(job_name=JOB_NAME, cron_schedule=NIGHTLY_CRON, execution_timezone=TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Nightly refresh at 02:00 Asia/Shanghai, as of that day.")
+             description="Nightly refresh at 02:00 Asia/Shanghai, as of the one rule of every run (CRM_AS_OF, "
+                         "else the latest record date).")
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
     day = context.scheduled_execution_time.astimezone(SHANGHAI).date()
     keys = context.instance.get_dynamic_partitions(DEALERS.name)
     if not keys:
         return dg.SkipReason("no dealer partitions yet: the landing sensor adds them as exports arrive")
-    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", run_config=as_of_config(day),
-                         tags=all_dealers_tags(keys))
+    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", tags=all_dealers_tags(keys))

@@ -31,28 +31,57 @@ def _as_of(value: str) -> str:
     return value
 
 
-def _check_line(context: dg.HookContext) -> str | None:
-    """The line of an asset check's step: its name, passed or FAILED, seconds."""
+def _wrote(metadata: dict) -> str:
+    """What an asset that holds no table wrote: the file it wrote, else the tables it filled."""
+    path = metadata.get("path")
+    if path is not None:
+        return Path(str(getattr(path, "value", path))).name
+    tables = [key for key in metadata if key in ("suppression", "dealers")]
+    return ", ".join(tables) if tables else "done"
+
+
+def _check_lines(context: dg.HookContext) -> list[str]:
+    """A line per asset check evaluated in the step: its name, passed or FAILED, seconds."""
+    lines = []
     for record in context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         if record.step_key == context.step_key:
             evaluation = record.dagster_event.event_specific_data
             seconds = evaluation.metadata.get("seconds")
-            return (f"  check {evaluation.check_name:<22} {'passed' if evaluation.passed else 'FAILED':>12}      "
-                    f"{getattr(seconds, 'value', 0) or 0:>8.2f} s")
-    return None
+            lines.append(f"  check {evaluation.check_name:<22} {'passed' if evaluation.passed else 'FAILED':>12}      "
+                         f"{getattr(seconds, 'value', 0) or 0:>8.2f} s")
+    return lines
+
+
+_progress: dict[str, list[int]] = {}
+
+
+def _position(context: dg.HookContext) -> str:
+    """"12/34": how many of the run's steps have finished, of all of them."""
+    if context.run_id not in _progress:
+        run = context.instance.get_run_by_id(context.run_id)
+        plan = context.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        _progress[context.run_id] = [0, len(plan.steps)]
+    done = _progress[context.run_id]
+    done[0] += 1
+    return f"{done[0]:>3}/{done[1]}"
 
 
 @dg.success_hook
 def _report_asset(context: dg.HookContext) -> None:
-    """One line per asset as it finishes (name, rows, seconds), one per asset check."""
+    """One line per asset as it finishes (its position in the run, name, rows or what it wrote,
+    seconds), one per asset check."""
     metadata = next(iter(context.op_output_metadata.values()), {}) if context.op_output_metadata else {}
     rows = metadata.get("dagster/row_count")
     rows = getattr(rows, "value", rows)
     seconds = metadata.get("seconds")
     seconds = getattr(seconds, "value", seconds)
-    line = _check_line(context) if rows is None and seconds is None else None
-    print(line or f"  {context.op.name.replace('__', '/'):<28} {rows if rows is not None else '':>12} rows "
-                  f"{seconds or 0:>8.2f} s", flush=True)
+    checks = _check_lines(context)
+    position = _position(context)
+    if rows is not None or seconds is not None or not checks:
+        wrote = f"{rows:>12} rows" if rows is not None else f"{_wrote(metadata):>17}"
+        print(f"{position} {context.op.name.replace('__', '/'):<28} {wrote} {seconds or 0:>8.2f} s", flush=True)
+    for line in checks:  # a check of its own step, or one its asset evaluates (rows_conserved)
+        print(f"{position if rows is None and seconds is None else '':>{len(position)}} {line[2:]}", flush=True)
 
 
 def _output_problem(output_dir: Path) -> str | None:

@@ -56,6 +56,9 @@ def build_definitions(resources: dict) -> dg.Definitions:
         assets=ALL_ASSETS,
         asset_checks=ALL_CHECKS,
         jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all())],
+        # every step writes the one DuckDB file, which takes a single writer process: the steps of
+        # a run go one after the other in the run's process (runs queue one at a time, dagster.yaml)
+        executor=dg.in_process_executor,
         sensors=[landing_sensor],
         schedules=[nightly_refresh],
         resources=resources,

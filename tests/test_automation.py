@@ -34,8 +34,7 @@ def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypat
 
     first, cursor = evaluate(instance, None)
     assert isinstance(first, dg.RunRequest) and first.run_key == cursor
-    as_of = first.run_config["resources"]["run_settings"]["config"]["as_of"]
-    assert as_of == dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    assert not first.run_config  # as of the one rule of every run: CRM_AS_OF, else the latest record date
     assert instance.get_dynamic_partitions("dealer") == ["D01"]
     assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) == \
         ("D01", "D01")
@@ -56,7 +55,7 @@ def test_the_sensor_skips_when_the_landing_folder_is_missing(tmp_path, monkeypat
     assert isinstance(result, dg.SkipReason) and "not a folder" in result.skip_message
 
 
-def test_the_nightly_tick_runs_at_two_in_shanghai_as_of_that_day(tmp_path):
+def test_the_nightly_tick_runs_at_two_in_shanghai_as_every_run(tmp_path):
     assert nightly_refresh.cron_schedule == "0 2 * * *"
     assert nightly_refresh.execution_timezone == "Asia/Shanghai"
     tick = dt.datetime(2026, 11, 24, 2, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
@@ -66,11 +65,10 @@ def test_the_nightly_tick_runs_at_two_in_shanghai_as_of_that_day(tmp_path):
         instance.add_dynamic_partitions("dealer", ["D01", "D02"])
         request = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
     assert request.tags == {"dagster/asset_partition_range_start": "D01", "dagster/asset_partition_range_end": "D02"}
-    assert request.run_config == {"resources": {"run_settings": {"config": {"as_of": "2026-11-24"}}}}
+    assert request.run_key == "nightly-2026-11-24" and not request.run_config
     defs = build_definitions({"landing": LandingFolder(input_dir=str(tmp_path)),
                               "warehouse": Warehouse(output_dir=str(tmp_path / "out")),
-                              "run_settings": RunSettings()})
+                              "run_settings": RunSettings(as_of="2026-11-20")})
     job = defs.resolve_job_def("materialize_all")
-    assert dg.validate_run_config(job, request.run_config)["resources"]["run_settings"]["config"]["as_of"] == \
-        "2026-11-24"
-    assert {s.name for s in defs.resolve_all_job_defs()} >= {"materialize_all"}
+    assert dg.validate_run_config(job, {})["resources"]["run_settings"]["config"]["as_of"] == "2026-11-20"
+    assert job.executor_def.name == "in_process"

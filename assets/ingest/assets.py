@@ -144,7 +144,7 @@ ROWS_CONSERVED = "rows_conserved"
 @dg.asset(
     key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
     deps=[landing_files, rejects, sales_assets[1], service_assets[1], contacts_assets[1]],
-    check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"],
+    check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"], blocking=True,
                                    description="Every file: rows_read = the lines after its header = "
                                                "rows_loaded + rows_rejected, and the counts match the "
                                                "clean tables and rejects.")],

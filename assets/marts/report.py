@@ -157,6 +157,8 @@ th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
 </head>
 <body>
 <h1>Dealers compared, as of {as_of_text}</h1>
+<p><em>As of: the run's <code>--as-of</code> (or <code>CRM_AS_OF</code>), else the latest record date in
+the data: the same rule for <code>crm run</code>, the landing sensor and the nightly schedule.</em></p>
 <p>Customers count at their home dealer. Retention: of the customers serviced 13 to 24 months before
 as-of, the share serviced again since. Follow-ups done: of the post-delivery calls (24 h, 3 d, 7 d,
 30 d) whose window closed in the last 12 months, the share made in time (dealers with a contact log).
