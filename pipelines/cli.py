@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_segment(args: argparse.Namespace) -> int:
-    from pipelines.segments import FilterError, SegmentFilter, select_members, write_list
+    from pipelines.segments import FilterError, SegmentFilter, for_call_centre, select_members, write_list
 
     mart = Path(args.output) / "marts" / "segment_members.parquet"
     if not mart.is_file():
@@ -173,8 +173,11 @@ def export_segment(args: argparse.Namespace) -> int:
     except FilterError as exc:
         print(f"crm segments export: {exc}", file=sys.stderr)
         return 2
+    marts = mart.parent
+    customers, dealers = (pl.read_parquet(marts / f"{name}.parquet") if (marts / f"{name}.parquet").is_file() else None
+                          for name in ("customer_360", "dealer_scorecard"))
     try:
-        write_list(rows, Path(args.to))
+        write_list(for_call_centre(rows, customers, dealers), Path(args.to), args.lang)
     except FilterError as exc:
         print(f"crm segments export: {exc}", file=sys.stderr)
         return 2
@@ -246,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--min-churn-risk", type=float, help="minimum churn risk (0-1)")
     export.add_argument("--include-not-contactable", action="store_true",
                         help="also list customers who may not be contacted, with the reason")
+    export.add_argument("--lang", choices=("en", "zh"), default="en", help="column headers in English or Chinese")
     export.set_defaults(handler=export_segment)
     from pipelines.lists import LISTS
 

@@ -31,7 +31,9 @@ HEADERS_ZH = {
     "dealer_code": "经销商代码", "dealer_name": "经销商名称", "priority": "优先级", "customer_id": "客户ID",
     "customer_name": "客户姓名", "mobile": "手机号码", "vehicle": "车型", "vin": "车架号", "plate": "车牌号",
     "last_visit_date": "最近到店日期", "due_date": "应联系日期", "reason": "原因", "staff": "负责人",
-    "contactable": "可联系", "why_not_contactable": "不可联系原因",
+    "contactable": "可联系", "why_not_contactable": "不可联系原因", "rfm_segment": "RFM分群",
+    "rfm_segment_dealer": "本店RFM分群", "abc_tier": "ABC等级", "lifecycle_stage": "生命周期阶段",
+    "clv_12m": "12个月客户价值(元)", "churn_risk_pct": "流失风险(%)",
 }
 FORMULA_START = r"^[=+\-@\t\r]"
 """How a cell begins that a spreadsheet would run as a formula (OWASP CSV injection)."""

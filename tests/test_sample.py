@@ -86,3 +86,20 @@ def test_identity_crosswalk_mart_holds_every_accepted_row(sample_run):
     loaded = query(out, "select sum(rows_loaded) from ingest.load_manifest")[0][0]
     assert crosswalk.num_rows == loaded
     assert crosswalk.select(["dealer_code", "source", "file_name", "source_row"]).to_pandas().duplicated().sum() == 0
+
+
+def test_names_of_the_dealer_with_split_name_fields_come_out_whole(sample_run):
+    """CD004's DMS writes LastName and FirstName apart (US style): 杨 + 英 is 杨英, a company name
+    torn in two is whole again, in the clean tables, the golden record and the marketing list."""
+    out, _ = sample_run
+    persons = pl.read_csv(SAMPLE_TRUTH / "persons.csv", infer_schema=False).select("person_id", "name")
+    records = pl.read_csv(SAMPLE_TRUTH / "records.csv", infer_schema=False).filter(
+        (pl.col("dealer_code") == "CD004") & (pl.col("source") == "service"))
+    clean = pl.DataFrame(query(out, "select ro_number, customer_name from clean.repair_orders "
+                                    "where dealer_code = 'CD004'"), schema=["record_id", "customer_name"], orient="row")
+    joined = clean.join(records, on="record_id").join(persons, on="person_id")
+    assert joined.height > 3000
+    assert (joined["customer_name"] == joined["name"]).mean() > 0.96  # the rest: the generator's typos
+    assert not joined["customer_name"].str.contains(" ").any()
+    members = pq.read_table(out / "marts" / "segment_members.parquet").to_pandas()
+    assert not members[members["dealer_code"] == "CD004"]["customer_name"].str.contains(" ").any()

@@ -3,6 +3,7 @@ a message listing the valid values, CSV with a byte-order mark and XLSX."""
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 
 import polars as pl
@@ -55,7 +56,7 @@ def test_csv_carries_a_byte_order_mark_and_xlsx_is_a_workbook(tmp_path):
     write_list(rows, tmp_path / "list.csv")
     data = (tmp_path / "list.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "王芳" in data.decode("utf-8-sig")
-    assert pl.read_csv(tmp_path / "list.csv")["customer_id"].to_list() == ["C1", "C3"]
+    assert pl.read_csv(tmp_path / "list.csv")["customer_id"].to_list() == ["C3", "C1"]  # highest CLV first
     write_list(rows, tmp_path / "list.xlsx")
     with zipfile.ZipFile(tmp_path / "list.xlsx") as workbook:
         sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
@@ -76,3 +77,23 @@ def test_the_command_reports_rows_written_and_left_out(sample_run, tmp_path, cap
     assert f"left out {members.height - written.height} not contactable" in report
     assert main(["segments", "export", "--output", str(out), "--to", str(target), "--tier", "Z"]) == 2
     assert "valid values: A, B, C" in capsys.readouterr().err
+
+
+def test_filter_values_match_whatever_their_case():
+    rows, _ = select_members(MEMBERS, SegmentFilter(dealers=["d1"], stages=["CHURNING"], segments=["at risk"]))
+    assert rows["customer_id"].to_list() == ["C1"]
+
+
+def test_the_list_reads_as_a_call_centre_needs_it():
+    from pipelines.segments import for_call_centre
+
+    rows, _ = select_members(MEMBERS, SegmentFilter(include_not_contactable=True))
+    customers = pl.DataFrame({"customer_id": ["C1", "C3"], "last_seen": [dt.date(2026, 5, 1), dt.date(2026, 9, 2)]})
+    dealers = pl.DataFrame({"dealer_code": ["D1", "ALL"], "dealer_name": ["浦东店", None]})
+    listed = for_call_centre(rows, customers, dealers)
+    assert listed.columns[:6] == ["dealer_code", "dealer_name", "customer_id", "customer_name", "mobile",
+                                  "last_visit_date"]
+    first = listed.row(0, named=True)
+    assert (first["customer_id"], first["dealer_name"], first["clv_12m"], first["churn_risk_pct"],
+            first["last_visit_date"]) == ("C3", "浦东店", 9000, 10.0, dt.date(2026, 9, 2))
+    assert listed["churn_risk_pct"].to_list() == [10.0, 60.0, 70.0, 50.0, 95.0]
