@@ -16,7 +16,7 @@ import polars as pl
 from generator.contacts import (CONTACT_HEADERS, OUTCOME_CN, PURPOSE_CN, car_km_per_day, dealer_diligence,
                                 make_contact_log, staff_names)
 from generator.events import make_sales, make_vehicles, make_visits
-from generator.people import make_people, misspell
+from generator.people import dealer_quality, make_people, misspell
 from generator.writer import (HEADERS, SALES_COLUMNS, SERVICE_COLUMNS, dealer_profiles, format_dates, render,
                               spell_mobiles, write_csv)
 from generator.events import WINDOW_END
@@ -112,7 +112,8 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
     """Write a landing folder and its truth; returns row counts."""
     rng = np.random.default_rng(seed)
     dealer_table = make_dealers(dealers)
-    people = make_people(rng, customers, dealer_table)
+    quality = dealer_quality(np.random.default_rng([seed, 23]), dealers)
+    people = make_people(rng, customers, dealer_table, quality)
     owned = make_vehicles(rng, people)
     # what the staff's routines need comes from a stream of its own, so adding it changed no other value
     routine_rng = np.random.default_rng([seed, 17])
@@ -190,6 +191,6 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
     owned.select("vin", "person_id", "owned_from", "owned_to", "new_or_used").write_csv(truth / "ownership.csv")
     contact_log.with_columns(dealer_code=dealer_table["dealer_code"].gather(contact_log["dealer"])).drop(
         "dealer").write_csv(truth / "contacts.csv")
-    pl.DataFrame({"dealer_code": dealer_table["dealer_code"], "follow_up_rate": diligence}).write_csv(
+    pl.DataFrame({"dealer_code": dealer_table["dealer_code"], "follow_up_rate": diligence}).hstack(quality).write_csv(
         truth / "dealer_quality.csv")
     return {"people": people.height, "sales": sales.height, "service": service.height}

@@ -75,8 +75,21 @@ def credit_codes(rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
     return _join(body, CREDIT_CHARS[check])
 
 
-def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame) -> pl.DataFrame:
-    """One row per person (or company) who may buy or service a car."""
+def dealer_quality(rng: np.random.Generator, n_dealers: int) -> pl.DataFrame:
+    """How well each dealer keeps its customers: the share of its customers who stop coming at
+    some point (30-60%), how soon they stop (a mean of 500-1,300 days of activity: short at a
+    dealer that fails to turn new customers into stable ones) and the share who move to another
+    dealer of the network (3-15%). The head-office report must find the worst of them."""
+    return pl.DataFrame({
+        "stop_share": rng.uniform(0.30, 0.60, n_dealers),
+        "stop_mean_days": rng.uniform(500, 1300, n_dealers),
+        "switch_share": rng.uniform(0.03, 0.15, n_dealers),
+    })
+
+
+def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame, quality: pl.DataFrame) -> pl.DataFrame:
+    """One row per person (or company) who may buy or service a car; whether and when they stop
+    coming or move to another dealer follows their home dealer's `quality`."""
     person_id = np.arange(1, n + 1)
     is_company = rng.random(n) < 0.04
     male = rng.random(n) < 0.58
@@ -113,7 +126,7 @@ def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame) -> pl.D
                     np.full(n, "室"))
     address = np.where(family, address[head - 1], address)
 
-    switch = rng.random(n) < 0.08
+    switch = rng.random(n) < quality["switch_share"].to_numpy()[home]
     return pl.DataFrame({
         "person_id": person_id,
         "household_id": household,
@@ -130,7 +143,9 @@ def make_people(rng: np.random.Generator, n: int, dealers: pl.DataFrame) -> pl.D
         "home_dealer": home,
         "switch_dealer": np.where(switch, rng.integers(0, dealers.height, n), -1),
         "switch_after_days": rng.integers(365, 4 * 365, n),
-        "active_days": np.where(rng.random(n) < 0.45, rng.exponential(900, n), 1e9).astype(np.int64),
+        "active_days": np.where(rng.random(n) < quality["stop_share"].to_numpy()[home],
+                                rng.exponential(1.0, n) * quality["stop_mean_days"].to_numpy()[home],
+                                1e9).astype(np.int64),
         "consent": np.array(["是", "否", ""])[rng.choice(3, n, p=[0.55, 0.1, 0.35])],
     })
 

@@ -165,7 +165,7 @@ def test_dealer_scorecard_ranks_a_hand_made_network(con):
     con.execute("create schema analytics; create schema ingest")
     con.execute("create table analytics.as_of as select date '2025-12-31' as as_of")
     con.execute("""create table ingest.dealers (dealer_code varchar, dealer_name varchar, region varchar,
-                   city varchar)""")
+                   province varchar, city varchar)""")
     con.execute("""create table analytics.features as select * from (values
         ('x1', 'X', 10), ('x2', 'X', 800), ('y1', 'Y', 30), ('y2', 'Y', 400), ('y3', 'Y', 20))
         t(customer_id, home_dealer_code, recency_days)""")

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-CHARTS = ["lifecycle", "retention", "clv", "a-tier", "segments", "actions", "routines"]
+CHARTS = ["ranking", "trend-active", "retention", "lifecycle", "routines", "actions", "segments", "clv"]
 
 
 def chromium() -> str:
@@ -46,3 +46,85 @@ def test_the_charts_render_in_a_headless_browser(sample_run, tmp_path):
         # plotly draws each chart as SVG, with bars, boxes or lines inside
         assert 'class="main-svg"' in section, chart
         assert re.search(r'class="(point|box|trace bars|bars)', section) or "<path" in section, chart
+
+
+def _network_of(n_dealers: int, seed: int = 3):
+    """Frames in the shape of the report's queries for a network of `n_dealers` dealers in eight
+    regions, each dealer with its own retention (the lower its number, the better)."""
+    import datetime as dt
+
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    codes = [f"D{i:03d}" for i in range(n_dealers)]
+    retention = np.linspace(0.96, 0.86, n_dealers)
+    dealers = pl.DataFrame({
+        "dealer_code": codes, "dealer_name": [f"dealer {c}" for c in codes],
+        "region": [f"region {i % 8}" for i in range(n_dealers)], "province": [f"province {i % 16}" for i in range(n_dealers)],
+        "customers": rng.integers(2000, 8000, n_dealers), "active_12m": rng.integers(1500, 6000, n_dealers),
+        **{stage: rng.integers(100, 1000, n_dealers) for stage in ("new", "stable", "churning", "lost")},
+        "retention_12m": retention, "service_revisit_rate": retention - 0.05, "new_to_stable_rate": rng.uniform(0.4, 0.7, n_dealers),
+        "leakage_rate": rng.uniform(0.03, 0.12, n_dealers), "follow_up_completion": rng.uniform(0.4, 0.95, n_dealers),
+        "service_due_conversion": rng.uniform(0.5, 0.8, n_dealers), "win_back_rate": rng.uniform(0.05, 0.25, n_dealers),
+        "a_tier_share": rng.uniform(0.4, 0.6, n_dealers), "lost_share": rng.uniform(0.1, 0.3, n_dealers),
+        "avg_clv_12m": rng.uniform(2000, 5000, n_dealers), "follow_ups_open": rng.integers(0, 50, n_dealers),
+        "service_due_now": rng.integers(50, 300, n_dealers), "win_back_list": rng.integers(20, 200, n_dealers),
+    }).with_columns(retention_12m_rank=pl.col("retention_12m").rank(descending=True).cast(pl.Int64),
+                    retention_12m_percentile=pl.col("retention_12m").rank() / n_dealers)
+    network = dealers.select(pl.lit("ALL").alias("dealer_code"), *(pl.col(c).mean() for c in dealers.columns
+                                                                   if dealers[c].dtype.is_float()),
+                             *(pl.col(c).sum() for c in ("customers", "active_12m", "new", "stable", "churning", "lost")))
+    scorecard = pl.concat([dealers, network], how="diagonal_relaxed")
+    quantiles = pl.DataFrame({"dealer_code": [*codes, "ALL"]}).with_columns(
+        p05=pl.lit(100.0), q1=pl.lit(1500.0), median=pl.lit(3000.0), q3=pl.lit(4500.0), p95=pl.lit(7000.0))
+    segments = pl.DataFrame({"dealer_code": codes}).join(pl.DataFrame({"rfm_segment": ["Champions", "Lost", "At risk"]}),
+                                                        how="cross").with_columns(share=pl.lit(1 / 3))
+    actions = pl.DataFrame({"dealer_code": codes, "new_not_yet_stable": rng.integers(10, 100, n_dealers),
+                            "stable_starting_to_churn": rng.integers(5, 50, n_dealers)})
+    months = [dt.date(2026, m, 1) for m in range(1, 13)]
+    trends = pl.DataFrame({"month": months * 9, "region": [r for r in ["ALL", *(f"region {i}" for i in range(8))]
+                                                           for _ in months],
+                           "active_customers": rng.integers(1000, 9000, 108), "retention_12m": rng.uniform(0.88, 0.95, 108)})
+    return scorecard, quantiles, segments, actions, trends, dt.date(2026, 12, 31)
+
+
+@pytest.mark.parametrize("n_dealers", [6, 200, 600])
+def test_the_report_reads_at_any_network_size(tmp_path, n_dealers):
+    """6 or 600 dealers: every chart renders, the ranking shows all dealers or the best and worst
+    twelve, the best and worst dealers are named, the table holds every dealer with a region filter."""
+    from assets.marts.report import head_office_report
+
+    page = head_office_report(*_network_of(n_dealers))
+    report = tmp_path / "report.html"
+    report.write_text(page, encoding="utf-8")
+    best, worst = "D000", f"D{n_dealers - 1:03d}"
+    verdict = page.split('<p class="verdict">')[1].split("</p>")[0]
+    assert verdict.index(best) < verdict.index("Lose the most") < verdict.index(worst)
+    assert page.count('<tr data-region="region') == n_dealers and 'id="region-filter"' in page
+    assert ("the best and worst 12 of" in page) == (n_dealers > 24)
+    dom = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=180, check=True).stdout
+    sections = dom.split('<section class="chart">')[1:]
+    assert len(sections) == len(CHARTS)
+    assert all('class="main-svg"' in section for section in sections)
+
+
+def test_the_report_and_the_scorecard_put_the_dealers_made_worst_at_the_bottom(sample_run):
+    """The generator gives each dealer its own share of customers who stop coming: the two it made
+    worst are the two the scorecard ranks last on retention, and the two the report names first
+    among those that lose the most."""
+    import polars as pl
+
+    from tests.conftest import SAMPLE_TRUTH
+
+    out, _ = sample_run
+    truth = pl.read_csv(SAMPLE_TRUTH / "dealer_quality.csv").sort("stop_share", descending=True)
+    worst = set(truth["dealer_code"].head(2))
+    scorecard = pl.read_parquet(out / "marts" / "dealer_scorecard.parquet").filter(pl.col("dealer_code") != "ALL")
+    assert set(scorecard.sort("retention_12m")["dealer_code"].head(2)) == worst
+    page = (out / "reports" / "head_office.html").read_text(encoding="utf-8")
+    named = page.split('<span class="bad">Lose the most:</span>')[1].split("Network:")[0]
+    assert all(code in named for code in worst)

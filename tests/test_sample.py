@@ -22,7 +22,7 @@ def test_every_row_is_conserved(sample_run):
 def test_the_broken_export_fails_alone_and_the_redelivery_is_skipped(sample_run):
     out, _ = sample_run
     statuses = dict(query(out, "select status, count(*) from ingest.load_manifest group by status"))
-    assert statuses == {"loaded": 122, "skipped": 1, "failed": 1}
+    assert statuses == {"loaded": 124, "skipped": 1, "failed": 1}
     (error,) = query(out, "select error from ingest.load_manifest where status = 'failed'")[0]
     assert error.startswith("CD004/service/service_2022.csv: missing required column(s) open_date")
 
@@ -72,7 +72,7 @@ def test_marts_are_written(sample_run):
     expected = {"dealer_code", "source", "file_name", "file_sha256", "rows_read", "rows_loaded", "rows_rejected",
                 "status", "error"}
     assert expected <= set(manifest.column_names)
-    assert manifest.num_rows == 124
+    assert manifest.num_rows == 126
     rejects = pq.read_table(out / "marts" / "rejects.parquet")
     assert {"dealer_code", "source", "file_name", "source_row", "reason", "raw"} <= set(rejects.column_names)
     assert rejects.num_rows == query(out, "select count(*) from ingest.rejects")[0][0]

@@ -112,14 +112,16 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
 @dg.asset(key_prefix="marts", group_name=GROUP, deps=[dealer_scorecard_mart, customer_360_mart, action_lists],
           kinds={"html", "plotly"})
 def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
-    """`<output>/reports/head_office.html`: one self-contained page comparing dealers (lifecycle
-    mix, retention against the network, CLV distribution, A-tier share, RFM segment mix, the two
-    action lists' sizes) with the scorecard table; charts work offline."""
+    """`<output>/reports/head_office.html`: one self-contained page that says who keeps customers
+    and who loses them, for 6 dealers or 600: the network's figures and the best and worst dealers
+    named, dealers ranked by a chosen KPI against the network, the 12-month trend per region, the
+    lifecycle and RFM mix, the routines and work lists, CLV, and the scorecard with ranks and
+    percentiles filterable by region; charts work offline."""
     with warehouse.connect() as con, stopwatch() as timing:
         scorecard = con.execute("select * from marts.dealer_scorecard order by dealer_code = 'ALL', dealer_code").pl()
         document = head_office_report(
             scorecard, sql.query(con, "marts/report_clv_quantiles").pl(), sql.query(con, "marts/report_segment_mix").pl(),
-            sql.query(con, "marts/report_action_lists").pl(),
+            sql.query(con, "marts/report_action_lists").pl(), sql.query(con, "marts/report_trend").pl(),
             as_of(con))
         path = warehouse.path / "reports" / "head_office.html"
         write_text_atomically(path, document)

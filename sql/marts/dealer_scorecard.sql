@@ -159,6 +159,7 @@ kpis as (
         by_dealer.dealer_code,
         dealers.dealer_name,
         dealers.region,
+        dealers.province,
         dealers.city,
         by_dealer.customers,
         by_dealer.active_12m,

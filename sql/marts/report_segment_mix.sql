@@ -2,7 +2,7 @@
 select
     home_dealer_code as dealer_code,
     rfm_segment,
-    count(*) / sum(count(*)) over (partition by home_dealer_code) as share
+    round(count(*) / sum(count(*)) over (partition by home_dealer_code), 4) as share
 from marts.customer_360
 group by home_dealer_code, rfm_segment
 order by dealer_code, rfm_segment
