@@ -37,11 +37,15 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, r
             **table_preview(con, table, preview_rows), **extra}
 
 
-def table_preview(con: duckdb.DuckDBPyConnection, table: str, rows: int = 5) -> dict:
-    """`dagster/column_schema` and the first `rows` rows as Markdown, personal columns masked.
-    `table` may be any relation, a `read_parquet(...)` call included."""
+def table_preview(con: duckdb.DuckDBPyConnection, table: str, rows: int = 5,
+                  descriptions: dict[str, str] | None = None) -> dict:
+    """`dagster/column_schema` (with the columns' `descriptions`, where given) and the first `rows`
+    rows as Markdown, personal columns masked. `table` may be any relation, a `read_parquet(...)`
+    call included."""
     columns = con.execute(f"select column_name, column_type from (describe select * from {table})").fetchall()
-    metadata = {"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns])}
+    described = descriptions or {}
+    metadata = {"dagster/column_schema": dg.TableSchema(columns=[
+        dg.TableColumn(name, kind, description=described.get(name)) for name, kind in columns])}
     if rows:
         shown = ", ".join(f"case when \"{c}\" is null then null else '***' end as \"{c}\"" if c in PERSONAL_COLUMNS
                           else f'"{c}"' for c, _ in columns)

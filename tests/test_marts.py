@@ -243,3 +243,29 @@ def test_an_empty_landing_folder_publishes_empty_marts(tmp_path):
     manifest = json.loads((tmp_path / "out" / "marts" / "_manifest.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] is None and manifest["marts"]["segment_members"]["rows"] == 0
     assert (tmp_path / "out" / "reports" / "head_office.html").stat().st_size > 0
+
+
+def test_every_mart_column_is_described_and_the_contract_columns_are_there(sample_run):
+    """One place (assets/marts/columns.toml) says what each column holds, for the Dagster UI; the
+    columns docs/contract.md asks of each mart are in it and in the mart."""
+    import re
+
+    from assets.marts.columns import describe
+    from tests.conftest import ROOT
+
+    out, result = sample_run
+    contract = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+    table = contract.split("| mart | one row per | must contain at least |")[1].split("\n\n")[0]
+    asked = {}
+    for line in table.splitlines()[2:]:
+        mart, _, columns = (cell.strip() for cell in line.strip("|").split("|"))
+        asked[mart] = {c.strip() for c in re.sub(r"\([^)]*\)", "", columns).split(",")
+                       if re.fullmatch(r"[a-z0-9_]+", c.strip())}
+    for path in sorted((out / "marts").glob("*.parquet")):
+        mart, names = path.stem, set(pq.read_schema(path).names)
+        assert not [c for c in names if describe(mart, c) is None], mart
+        assert asked.get(mart, set()) - {"each KPI's rank in the network"} <= names, mart
+    schemas = {e.asset_key.path[-1]: e.materialization.metadata["dagster/column_schema"].value
+               for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "marts"
+               and "dagster/column_schema" in e.materialization.metadata}
+    assert all(column.description for column in schemas["win_back"].columns)

@@ -22,9 +22,10 @@ def test_metrics_are_validated_against_their_ranges():
 def test_every_check_passes_on_the_sample(sample_run):
     _, result = sample_run
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert evaluations == {"rows_conserved": True, "clean_records_valid": True, "customer_analytics_valid": True,
-                           "segment_members_safe": True, "follow_ups_valid": True, "service_due_valid": True,
-                           "win_back_valid": True}
+    assert evaluations == {name: True for name in (
+        "rows_conserved", "clean_sales_valid", "clean_repair_orders_valid", "clean_contacts_valid", "rfm_valid",
+        "abc_tiers_valid", "lifecycle_valid", "clv_valid", "segment_members_safe", "follow_ups_valid",
+        "service_due_valid", "win_back_valid")}
 
 
 def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypatch):
@@ -35,7 +36,7 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
     real = sql.sql_text
     monkeypatch.setattr(sql, "sql_text", lambda name: real(name).replace(
         "count(*) filter (where amount < 0) as negative_amounts", "1 as negative_amounts")
-        if name == "checks/clean_records" else real(name))
+        if name == "checks/clean_repair_orders" else real(name))
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
                "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
@@ -43,10 +44,31 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
         {"landing": LandingFolder(input_dir=str(landing)),
          "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
         dg.DagsterInstance.ephemeral())
-    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_records_valid"]
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_repair_orders_valid"]
     assert not evaluation.passed and evaluation.asset_key.to_user_string() == "clean/repair_orders"
     assert evaluation.metadata["negative_amounts"].value == 1
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "clean/repair_orders" in materialized
     assert not any(key.startswith(("identity/", "analytics/", "marts/customer")) for key in materialized)
     assert not (tmp_path / "out" / "marts" / "customer_360.parquet").exists()
+
+
+def test_rows_conserved_is_blocking(tmp_path, monkeypatch):
+    """A file whose rows do not add up stops the load_manifest mart and so the publication of the
+    set: no marts are published from a warehouse that lost rows."""
+    import sql
+
+    real = sql.sql_text
+    monkeypatch.setattr(sql, "sql_text", lambda name: "select 'D01/service/ro.csv' as file_name, 1 as data_lines, "
+                        "0 as rows_read" if name == "checks/rows_conserved" else real(name))
+    landing = tmp_path / "landing"
+    write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin\nR1,2024-01-05,500,V\n")
+    result = materialize_everything(
+        {"landing": LandingFolder(input_dir=str(landing)),
+         "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
+        dg.DagsterInstance.ephemeral())
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "rows_conserved"]
+    assert not evaluation.passed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "ingest/load_manifest" in materialized and "marts/manifest" not in materialized
+    assert not (tmp_path / "out" / "marts").exists()

@@ -13,6 +13,7 @@ from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
 from assets.marts.publish import (carry_over, input_fingerprint, mart_summary, publish_parquet, publish_set,
                                   write_text_atomically)
+from assets.marts.columns import descriptions
 from assets.marts.report import head_office_report
 from assets.materialize import stopwatch, table_preview
 from models.settings import ActSettings, MarketingSettings
@@ -34,7 +35,9 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
             if query:
                 sql.materialize(con, f"marts/{query}", table, **params)
             rows = publish_parquet(con, table, path, order_by)
-            preview = table_preview(con, "read_parquet('{}')".format(str(path).replace("'", "''")))
+            relation = "read_parquet('{}')".format(str(path).replace("'", "''"))
+            names = [c for (c,) in con.execute(f"select column_name from (describe select * from {relation})").fetchall()]
+            preview = table_preview(con, relation, descriptions=descriptions(name, names))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "path": str(path),
                                               "seconds": timing["seconds"], **preview})
     return mart

@@ -1,8 +1,9 @@
 """Data-quality checks as Dagster asset checks, validated with great-expectations.
 
-Each check runs one SQL file of metrics in DuckDB and validates them (`expectations.py`).
-Blocking checks (all of these) stop the assets downstream of a failing one in the same run:
-bad clean records never reach identity resolution, bad analytics never reach a mart, and a
+One check per table, so the UI says which table failed; each runs one SQL file of metrics in
+DuckDB and validates them (`expectations.py`). Blocking checks (all of these, and
+`rows_conserved` on ingest/load_manifest) stop the assets downstream of a failing one in the same
+run: bad clean records never reach identity resolution, bad analytics never reach a mart, and a
 marketing list that would contact a suppressed customer stops the manifest and the report.
 """
 
@@ -16,7 +17,7 @@ import sql
 from assets.act.assets import SETTINGS as ACT
 from assets.act.assets import follow_ups, service_due, win_back
 from assets.analytics.assets import abc, clv, lifecycle, rfm
-from assets.ingest.assets import sales_assets, service_assets
+from assets.ingest.assets import contacts_assets, sales_assets, service_assets
 from assets.marts.assets import segment_members_mart
 from assets.materialize import stopwatch
 from assets.quality.expectations import validate_metrics
@@ -50,25 +51,42 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: di
     return check
 
 
-clean_records_valid = _quality_check(
-    "clean_records_valid", service_assets[1], "clean_records",
-    {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
-    [sales_assets[1]],
-    "Clean sales and repair orders: record ids present and unique per dealer, dates from 1980 to "
-    "the day of the run (the parsing rejects the others row by row, so a failure here is systemic), "
-    "no negative amounts.", future_tolerance_days=FUTURE_TOLERANCE_DAYS)
+def _clean_check(source_assets: list[dg.AssetsDefinition], table: str) -> dg.AssetChecksDefinition:
+    return _quality_check(
+        f"clean_{table}_valid", source_assets[1], f"clean_{table}",
+        {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
+        [],
+        f"clean.{table}: record ids present and unique per dealer, dates from 1980 to the day of the run "
+        "(the parsing rejects the others row by row, so a failure here is systemic), no negative amounts.",
+        future_tolerance_days=FUTURE_TOLERANCE_DAYS)
 
-customer_analytics_valid = _quality_check(
-    "customer_analytics_valid", lifecycle, "customer_analytics",
-    {"duplicate_keys": ZERO, "null_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO,
-     "unknown_lifecycle_stages": ZERO, "unknown_abc_tiers": ZERO, "scores_out_of_range": ZERO,
-     "probabilities_out_of_range": ZERO, "a_value_share": (A_SHARE, A_SHARE + 0.05),
-     "a_customer_share": (0.0, A_SHARE)},
-    [abc, clv, rfm],
-    "Per-customer analytics: one row per customer, dates up to as-of, no negative value or CLV, "
-    "stages and tiers from their code sets, scores 1-5, p_alive a probability; the A tier brings "
-    "80-85% of the value with fewer than 80% of the customers (judged from 100 customers on).",
+
+clean_sales_valid = _clean_check(sales_assets, "sales")
+clean_repair_orders_valid = _clean_check(service_assets, "repair_orders")
+clean_contacts_valid = _clean_check(contacts_assets, "contacts")
+
+rfm_valid = _quality_check(
+    "rfm_valid", rfm, "rfm", {"duplicate_keys": ZERO, "null_keys": ZERO, "scores_out_of_range": ZERO}, [],
+    "analytics.rfm: one row per customer, every score 1-5.")
+
+abc_tiers_valid = _quality_check(
+    "abc_tiers_valid", abc, "abc_tiers",
+    {"duplicate_keys": ZERO, "unknown_abc_tiers": ZERO, "negative_amounts": ZERO,
+     "a_value_share": (A_SHARE, A_SHARE + 0.05), "a_customer_share": (0.0, A_SHARE)},
+    [],
+    "analytics.abc_tiers: one row per customer, tiers A/B/C, no negative value; the A tier brings 80-85% of "
+    "the value with fewer than 80% of the customers (judged from 100 customers on).",
     min_customers=SETTINGS.min_customers)
+
+lifecycle_valid = _quality_check(
+    "lifecycle_valid", lifecycle, "lifecycle",
+    {"duplicate_keys": ZERO, "unknown_lifecycle_stages": ZERO, "dates_out_of_range": ZERO}, [],
+    "analytics.lifecycle: one row per customer, stages new/stable/churning/lost, visits up to as-of.")
+
+clv_valid = _quality_check(
+    "clv_valid", clv, "clv", {"duplicate_keys": ZERO, "negative_amounts": ZERO, "probabilities_out_of_range": ZERO},
+    [],
+    "analytics.clv: one row per customer, no negative CLV, p_alive a probability.")
 
 segment_members_safe = _quality_check(
     "segment_members_safe", segment_members_mart, "segment_members",
@@ -102,5 +120,6 @@ win_back_valid = _quality_check(
     "Win-back list: one row per customer and dealer, reasons of the contract, the other dealer named for "
     "serviced_elsewhere, priorities 1..n per dealer, nobody contactable whom the marketing list is not.")
 
-quality_checks = [clean_records_valid, customer_analytics_valid, segment_members_safe, follow_ups_valid,
-                  service_due_valid, win_back_valid]
+quality_checks = [clean_sales_valid, clean_repair_orders_valid, clean_contacts_valid, rfm_valid, abc_tiers_valid,
+                  lifecycle_valid, clv_valid, segment_members_safe, follow_ups_valid, service_due_valid,
+                  win_back_valid]
