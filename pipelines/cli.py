@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--min-churn-risk", type=float, help="minimum churn risk (0-1)")
     export.add_argument("--include-not-contactable", action="store_true",
                         help="also list customers who may not be contacted, with the reason")
-    export.add_argument("--lang", choices=("en", "zh"), default="en", help="column headers in English or Chinese")
+    export.add_argument("--lang", choices=("auto", "en", "zh"), default="auto",
+                        help="column headers in Chinese or English (auto: Chinese for a Chinese DMS's customers)")
     export.set_defaults(handler=export_segment)
     from pipelines.lists import LISTS
 
@@ -266,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                              help="follow-ups and service-due: everything due within DAYS after as-of")
     list_export.add_argument("--include-not-contactable", action="store_true",
                              help="also list customers who may not be contacted, with the reason")
-    list_export.add_argument("--lang", choices=("en", "zh"), default="en", help="column headers in English or Chinese")
+    list_export.add_argument("--lang", choices=("auto", "en", "zh"), default="auto",
+                             help="column headers in Chinese or English (auto: Chinese for a Chinese DMS's customers)")
     list_export.add_argument("--stage", action="append", default=[], help="segment list: lifecycle stage")
     list_export.add_argument("--tier", action="append", default=[], help="segment list: ABC tier at the dealer")
     list_export.add_argument("--segment", action="append", default=[], help="segment list: RFM segment")

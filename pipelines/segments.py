@@ -78,16 +78,19 @@ def for_call_centre(rows: pl.DataFrame, customers: pl.DataFrame | None, dealers:
     if dealers is not None:
         rows = rows.join(dealers.select("dealer_code", "dealer_name"), on="dealer_code", how="left")
     if customers is not None:
-        rows = rows.join(customers.select("customer_id", last_visit_date="last_seen"), on="customer_id", how="left")
+        dates = {"last_visit_date": "last_seen", "last_service_date": "last_service_date",
+                 "last_purchase_date": "last_purchase_date"}
+        rows = rows.join(customers.select("customer_id", **{k: v for k, v in dates.items() if v in customers.columns}),
+                         on="customer_id", how="left")
     rows = rows.with_columns(clv_12m=pl.col("clv_12m").round(0).cast(pl.Int64),
                              churn_risk_pct=(pl.col("churn_risk") * 100).round(1)).drop("churn_risk")
-    first = [c for c in ("dealer_code", "dealer_name", "customer_id", "customer_name", "mobile", "last_visit_date")
-             if c in rows.columns]
+    first = [c for c in ("dealer_code", "dealer_name", "customer_id", "customer_name", "mobile", "last_visit_date",
+                         "last_service_date", "last_purchase_date") if c in rows.columns]
     last = ["contactable", "why_not_contactable"]
     return rows.select(*first, *(c for c in rows.columns if c not in first + last), *last)
 
 
-def write_list(rows: pl.DataFrame, path: Path, lang: str = "en") -> None:
+def write_list(rows: pl.DataFrame, path: Path, lang: str = "auto") -> None:
     """CSV in UTF-8 with a byte-order mark (Excel then shows Chinese correctly), or XLSX; see
     `pipelines.lists.write_rows` (formulas neutralised, other extensions refused)."""
     from pipelines.lists import write_rows

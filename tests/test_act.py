@@ -203,17 +203,17 @@ def test_a_brand_schedule_replaces_the_default_for_its_dealers(con):
 
 def test_lists_export_a_call_list_of_contactable_customers(act_run, tmp_path, capsys):
     target = tmp_path / "calls.csv"
-    assert main(["lists", "export", "follow-ups", "--output", str(act_run), "--to", str(target)]) == 0
+    assert main(["lists", "export", "follow-ups", "--output", str(act_run), "--to", str(target), "--lang", "en"]) == 0
     rows = pl.read_csv(target, infer_schema=False)
     assert rows.select("priority", "customer_name", "mobile", "vehicle", "due_date", "reason", "staff").rows() == [
         ("1", "张三", "13800000001", "朗逸", "2026-11-25", "7d follow-up (overdue)", "李四")]
     assert "left out 1 not contactable (contact_refused 1)" in capsys.readouterr().out
     assert main(["lists", "export", "follow-ups", "--output", str(act_run), "--to", str(target), "--staff", "王五",
-                 "--due-within", "3", "--include-not-contactable", "--dealer", "a01"]) == 0
+                 "--due-within", "3", "--include-not-contactable", "--dealer", "a01", "--lang", "en"]) == 0
     rows = pl.read_csv(target, infer_schema=False)
     assert rows.select("customer_name", "due_date", "why_not_contactable").rows() == [
         ("李娜", "2026-11-26", "contact_refused"), ("李娜", "2026-11-28", "contact_refused")]
-    assert main(["lists", "export", "win-back", "--output", str(act_run), "--to", str(target), "--lang", "zh"]) == 0
+    assert main(["lists", "export", "win-back", "--output", str(act_run), "--to", str(target)]) == 0  # Chinese names
     rows = pl.read_csv(target, infer_schema=False)
     assert rows["客户姓名"].to_list() == ["周杰", "王强", "孙丽", "陈明"]
     assert rows["原因"].to_list() == ["vehicle_sold", "serviced_elsewhere (A02)", "unknown", "moved (B01)"]

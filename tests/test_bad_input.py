@@ -246,6 +246,6 @@ def test_formula_like_cells_of_the_segment_export_are_text(tmp_path):
     from pipelines.segments import write_list
 
     rows = pl.DataFrame({"customer_name": ["=cmd|' /C calc'!A0", "王芳"], "mobile": ["13800138001", "+8613800138002"]})
-    write_list(rows, tmp_path / "list.csv")
+    write_list(rows, tmp_path / "list.csv", lang="en")
     assert pl.read_csv(tmp_path / "list.csv", infer_schema=False).rows() == [
         ("'=cmd|' /C calc'!A0", "13800138001"), ("王芳", "'+8613800138002")]

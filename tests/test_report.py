@@ -101,7 +101,8 @@ def test_the_report_reads_at_any_network_size(tmp_path, n_dealers):
     best, worst = "D000", f"D{n_dealers - 1:03d}"
     verdict = page.split('<p class="verdict">')[1].split("</p>")[0]
     assert verdict.index(best) < verdict.index("Lose the most") < verdict.index(worst)
-    assert page.count('<tr data-region="region') == n_dealers and 'id="region-filter"' in page
+    assert page.count('<tr data-region="region') == n_dealers
+    assert 'data-column="region"' in page and 'data-column="province"' in page
     assert ("the best and worst 12 of" in page) == (n_dealers > 24)
     dom = subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -53,7 +53,7 @@ def test_a_bad_filter_value_lists_the_valid_ones(wanted, message):
 
 def test_csv_carries_a_byte_order_mark_and_xlsx_is_a_workbook(tmp_path):
     rows, _ = select_members(MEMBERS, SegmentFilter())
-    write_list(rows, tmp_path / "list.csv")
+    write_list(rows, tmp_path / "list.csv", lang="en")
     data = (tmp_path / "list.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "王芳" in data.decode("utf-8-sig")
     assert pl.read_csv(tmp_path / "list.csv")["customer_id"].to_list() == ["C3", "C1"]  # highest CLV first
@@ -67,7 +67,8 @@ def test_csv_carries_a_byte_order_mark_and_xlsx_is_a_workbook(tmp_path):
 def test_the_command_reports_rows_written_and_left_out(sample_run, tmp_path, capsys):
     out, _ = sample_run
     target = tmp_path / "churning.csv"
-    assert main(["segments", "export", "--output", str(out), "--to", str(target), "--stage", "churning"]) == 0
+    assert main(["segments", "export", "--output", str(out), "--to", str(target), "--stage", "churning",
+                 "--lang", "en"]) == 0
     written = pl.read_csv(target)
     assert set(written["lifecycle_stage"]) == {"churning"} and written["contactable"].all()
     members = pl.read_parquet(out / "marts" / "segment_members.parquet").filter(
@@ -97,3 +98,12 @@ def test_the_list_reads_as_a_call_centre_needs_it():
     assert (first["customer_id"], first["dealer_name"], first["clv_12m"], first["churn_risk_pct"],
             first["last_visit_date"]) == ("C3", "浦东店", 9000, 10.0, dt.date(2026, 9, 2))
     assert listed["churn_risk_pct"].to_list() == [10.0, 60.0, 70.0, 50.0, 95.0]
+
+
+def test_a_chinese_dms_gets_chinese_headers_by_default(sample_run, tmp_path):
+    out, _ = sample_run
+    target = tmp_path / "churning.csv"
+    assert main(["segments", "export", "--output", str(out), "--to", str(target), "--stage", "churning"]) == 0
+    header = pl.read_csv(target).columns
+    assert header[:8] == ["经销商代码", "经销商名称", "客户ID", "客户姓名", "手机号码", "最近到店日期", "最近保养维修日期",
+                          "最近购车日期"]

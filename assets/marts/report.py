@@ -269,21 +269,32 @@ def _scorecard_table(scorecard: pl.DataFrame) -> str:
             return f"<td>{value:,}</td>"
         return f"<td>{html.escape('' if value is None else str(value))}</td>"
 
-    body = "".join(f'<tr data-region="{html.escape(str(row.get("region") or ""))}">'
+    body = "".join(f'<tr data-region="{html.escape(str(row.get("region") or ""))}" '
+                   f'data-province="{html.escape(str(row.get("province") or ""))}">'
                    + "".join(cell(row, c) for c in columns) + "</tr>" for row in ordered.iter_rows(named=True))
-    regions = sorted({r for r in _dealers(scorecard)["region"].to_list() if r} if "region" in scorecard.columns
-                     else set())
-    options = "".join(f'<option value="{html.escape(r)}">{html.escape(r)}</option>' for r in regions)
-    return (f'<label>Region <select id="region-filter"><option value="">all</option>{options}</select></label>'
-            f'<table id="scorecard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+    def select(column: str, label: str) -> str:
+        values = sorted({v for v in _dealers(scorecard)[column].to_list() if v} if column in scorecard.columns
+                        else set())
+        options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
+        return f'<label>{label} <select class="filter" data-column="{column}"><option value="">all</option>{options}</select></label> '
+
+    return (select("region", "Region") + select("province", "Province")
+            + f'<table id="scorecard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
 FILTER_SCRIPT = """
-document.getElementById('region-filter').addEventListener('change', function (event) {
-  var wanted = event.target.value;
-  document.querySelectorAll('#scorecard tbody tr').forEach(function (row) {
-    var region = row.getAttribute('data-region');
-    row.style.display = (!wanted || region === wanted || region === '') ? '' : 'none';
+document.querySelectorAll('select.filter').forEach(function (select) {
+  select.addEventListener('change', function () {
+    var wanted = {};
+    document.querySelectorAll('select.filter').forEach(function (s) { wanted[s.dataset.column] = s.value; });
+    document.querySelectorAll('#scorecard tbody tr').forEach(function (row) {
+      var shown = Object.keys(wanted).every(function (column) {
+        var value = row.getAttribute('data-' + column);
+        return !wanted[column] || value === wanted[column] || value === '';
+      });
+      row.style.display = shown ? '' : 'none';
+    });
   });
 });
 """

@@ -6,6 +6,14 @@ with features as (
     select * from analytics.features
 ),
 
+last_visits as (
+    select customer_id, max(visit_date) as last_service_date from analytics.visits group by customer_id
+),
+
+last_purchases as (
+    select customer_id, max(sale_date) as last_purchase_date from analytics.purchases group by customer_id
+),
+
 final as (
     select
         features.customer_id,
@@ -13,6 +21,8 @@ final as (
         features.n_dealers,
         features.first_seen,
         features.last_seen,
+        last_visits.last_service_date,
+        last_purchases.last_purchase_date,
         features.n_vehicles,
         features.n_purchases as n_sales,
         features.n_visits as n_service_visits,
@@ -41,6 +51,8 @@ final as (
     join analytics.lifecycle as lifecycle using (customer_id)
     join analytics.clv as clv using (customer_id)
     join analytics.churn_risk as churn using (customer_id)
+    left join last_visits using (customer_id)
+    left join last_purchases using (customer_id)
 )
 
 select * from final order by customer_id
