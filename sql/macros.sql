@@ -21,6 +21,20 @@ create or replace temp macro assembled_name(first_name, last_name) as case
     else nullif(concat_ws(' ', first_name, last_name), '')
 end;
 
+-- the fields of one CSV line, quotes kept (csv_field takes them off): a plain split when no quoted
+-- field holds the delimiter (the fast path, exact then), a full CSV pattern otherwise
+create or replace temp macro csv_fields(raw, delimiter) as case
+    when delimiter = ',' and not regexp_matches(raw, '(?:^|,)"(?:[^"]|"")*,')
+        then string_split(raw, ',')
+    when delimiter = ';' and not regexp_matches(raw, '(?:^|;)"(?:[^"]|"")*;')
+        then string_split(raw, ';')
+    when delimiter = chr(9) and not regexp_matches(raw, '(?:^|\t)"(?:[^"]|"")*\t')
+        then string_split(raw, chr(9))
+    when delimiter = ';' then regexp_extract_all(raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
+    when delimiter = chr(9) then regexp_extract_all(raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
+    else regexp_extract_all(raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
+end;
+
 -- the canonical code of a spelling, from a MAP of ingest.code_maps ('' holds the fallback)
 create or replace temp macro code_of(codes, spelling) as coalesce(codes[lower(spelling)], codes['']);
 

@@ -36,7 +36,7 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
     real = sql.sql_text
     monkeypatch.setattr(sql, "sql_text", lambda name: real(name).replace(
         "count(*) filter (where amount < 0) as negative_amounts", "1 as negative_amounts")
-        if name == "checks/clean_repair_orders" else real(name))
+        if name == "checks/clean_records" else real(name))
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
                "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")

@@ -51,19 +51,19 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: di
     return check
 
 
-def _clean_check(source_assets: list[dg.AssetsDefinition], table: str) -> dg.AssetChecksDefinition:
+def _clean_check(source_assets: list[dg.AssetsDefinition], table: str, source: str) -> dg.AssetChecksDefinition:
     return _quality_check(
-        f"clean_{table}_valid", source_assets[1], f"clean_{table}",
+        f"clean_{table}_valid", source_assets[1], "clean_records",
         {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
         [],
         f"clean.{table}: record ids present and unique per dealer, dates from 1980 to the day of the run "
         "(the parsing rejects the others row by row, so a failure here is systemic), no negative amounts.",
-        future_tolerance_days=FUTURE_TOLERANCE_DAYS)
+        future_tolerance_days=FUTURE_TOLERANCE_DAYS, source=source)
 
 
-clean_sales_valid = _clean_check(sales_assets, "sales")
-clean_repair_orders_valid = _clean_check(service_assets, "repair_orders")
-clean_contacts_valid = _clean_check(contacts_assets, "contacts")
+clean_sales_valid = _clean_check(sales_assets, "sales", "sales")
+clean_repair_orders_valid = _clean_check(service_assets, "repair_orders", "service")
+clean_contacts_valid = _clean_check(contacts_assets, "contacts", "contacts")
 
 rfm_valid = _quality_check(
     "rfm_valid", rfm, "rfm", {"duplicate_keys": ZERO, "null_keys": ZERO, "scores_out_of_range": ZERO}, [],

@@ -59,21 +59,7 @@ lines as (
 ),
 
 split as (
-    select
-        *,
-        case
-            -- the fast path: when no quoted field holds a delimiter, a plain split is exact
-            when delimiter = ',' and not regexp_matches(raw, '(?:^|,)"(?:[^"]|"")*,')
-                then string_split(raw, ',')
-            when delimiter = ';' and not regexp_matches(raw, '(?:^|;)"(?:[^"]|"")*;')
-                then string_split(raw, ';')
-            when delimiter = chr(9) and not regexp_matches(raw, '(?:^|\t)"(?:[^"]|"")*\t')
-                then string_split(raw, chr(9))
-            when delimiter = ';' then regexp_extract_all(raw, '(?:^|;)("(?:[^"]|"")*"|[^;]*)', 1)
-            when delimiter = chr(9) then regexp_extract_all(raw, '(?:^|\t)("(?:[^"]|"")*"|[^\t]*)', 1)
-            else regexp_extract_all(raw, '(?:^|,)("(?:[^"]|"")*"|[^,]*)', 1)
-        end as fields
-    from lines
+    select *, csv_fields(raw, delimiter) as fields from lines
 )
 
 select
