@@ -120,8 +120,7 @@ def select_list(name: str, marts: dict[str, pl.DataFrame], as_of: dt.date | None
     if name == "segment":
         segment = SegmentFilter(**{**wanted.segment.__dict__, "dealers": dealers, "include_not_contactable": True})
         rows = select_members(members, segment)[0].select(
-            "dealer_code", "customer_id", vehicle=pl.lit(None, pl.Utf8), vin=pl.lit(None, pl.Utf8),
-            plate=pl.lit(None, pl.Utf8), due_date=pl.lit(None, pl.Date),
+            "dealer_code", "customer_id", "vehicle", "vin", "plate", due_date=pl.lit(None, pl.Date),
             reason=pl.format("{}, tier {}, {}", "rfm_segment", "abc_tier", "lifecycle_stage"),
             staff=pl.lit(None, pl.Utf8), order=-pl.col("clv_12m").fill_null(0)).join(
             marts["customer_360"].select("customer_id", last_visit_date="last_seen"), on="customer_id", how="left")

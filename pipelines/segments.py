@@ -13,8 +13,8 @@ from models.lifecycle import STAGES
 from models.rfm import SEGMENTS
 
 TIERS = ("A", "B", "C")
-EXPORT_COLUMNS = ["dealer_code", "customer_id", "customer_name", "mobile", "rfm_segment", "abc_tier",
-                  "lifecycle_stage", "clv_12m", "churn_risk", "contactable", "why_not_contactable"]
+EXPORT_COLUMNS = ["dealer_code", "customer_id", "customer_name", "mobile", "vehicle", "vin", "plate", "rfm_segment",
+                  "abc_tier", "lifecycle_stage", "clv_12m", "churn_risk", "contactable", "why_not_contactable"]
 
 
 class FilterError(ValueError):

@@ -56,6 +56,34 @@ refused as (
     join identity.customers as customers on customers.mobile = refusals.mobile
 ),
 
+-- the customer's vehicle: the one they came with last and still own (identity.vehicles), its
+-- series and latest plate; one-number keys keep the choice the same on every run
+customer_vehicles as (
+    select customer_id,
+           arg_max(vin, date_diff('day', date '1970-01-01', owned_from)::bigint * 4294967296
+                        + hash(vin) % 4294967296) as vin
+    from identity.vehicles
+    where owned_from <= (select as_of from analytics.as_of)
+      and (owned_to is null or owned_to > (select as_of from analytics.as_of))
+    group by customer_id
+),
+
+vehicle_series as (
+    select vin, arg_max(series, date_diff('day', date '1970-01-01', sale_date)::bigint * 4294967296
+                             + hash(series) % 4294967296) as series
+    from intermediate.sales_checked
+    where reject_reason is null and series is not null
+    group by vin
+),
+
+vehicle_plates as (
+    select vin, arg_max(plate, date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296
+                            + hash(plate) % 4294967296) as plate
+    from intermediate.service_checked
+    where reject_reason is null and plate is not null
+    group by vin
+),
+
 members as (
     select
         pairs.customer_id,
@@ -68,6 +96,9 @@ members as (
         churn.churn_risk,
         customers.customer_name,
         customers.mobile,
+        customer_vehicles.vin,
+        vehicle_series.series as vehicle,
+        vehicle_plates.plate,
         coalesce(consent.consent, 'unknown') as consent,
         case
             when suppressed.customer_id is not null then 'suppressed'
@@ -86,9 +117,13 @@ members as (
     left join consent using (customer_id, dealer_code)
     left join suppressed using (customer_id)
     left join refused using (customer_id, dealer_code)
+    left join customer_vehicles using (customer_id)
+    left join vehicle_series using (vin)
+    left join vehicle_plates using (vin)
 )
 
 select
     customer_id, dealer_code, rfm_segment, rfm_segment_dealer, abc_tier, lifecycle_stage, clv_12m, churn_risk,
-    customer_name, mobile, consent, why_not_contactable is null as contactable, why_not_contactable
+    customer_name, mobile, vin, vehicle, plate, consent, why_not_contactable is null as contactable,
+    why_not_contactable
 from members
