@@ -34,9 +34,12 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
     import sql
 
     real = sql.sql_text
-    monkeypatch.setattr(sql, "sql_text", lambda name: real(name).replace(
-        "count(*) filter (where amount < 0) as negative_amounts", "1 as negative_amounts")
-        if name == "checks/clean_records" else real(name))
+    # a systemic fault that the parser let through: every amount of the file counts as negative
+    broken = {"checks/clean_records": ("count(*) filter (where amount < 0) as negative_amounts",
+                                       "count(*) as negative_amounts"),
+              "checks/clean_records_files": ("or amount < 0 as broken", "or true as broken")}
+    monkeypatch.setattr(sql, "sql_text", lambda name: real(name).replace(*broken[name]) if name in broken
+                        else real(name))
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
                "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
@@ -47,6 +50,7 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "clean_repair_orders_valid"]
     assert not evaluation.passed and evaluation.asset_key.to_user_string() == "clean/repair_orders"
     assert evaluation.metadata["negative_amounts"].value == 1
+    assert evaluation.description.endswith("; in D01/service/ro.csv (1)")
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "clean/repair_orders" in materialized
     assert not any(key.startswith(("identity/", "analytics/", "marts/customer")) for key in materialized)

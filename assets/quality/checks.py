@@ -30,7 +30,10 @@ A_SHARE = SETTINGS.a_share
 
 
 def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: dict[str, tuple[float, float]],
-                   additional_deps: list[dg.AssetsDefinition], description: str, **params) -> dg.AssetChecksDefinition:
+                   additional_deps: list[dg.AssetsDefinition], description: str, files_query: str | None = None,
+                   **params) -> dg.AssetChecksDefinition:
+    """A blocking check of one table: `query` computes its metrics, `ranges` says what they may be;
+    on failure `files_query` (if any) names the files whose rows broke a rule."""
     @dg.asset_check(name=name, asset=asset, additional_deps=additional_deps, blocking=True, description=description)
     def check(warehouse: Warehouse) -> dg.AssetCheckResult:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -40,13 +43,21 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: di
                 metrics = dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
             results = validate_metrics(name, metrics, ranges)
         failed = [r for r in results if not r.passed]
+        files = []
+        if failed and files_query:
+            with warehouse.connect() as con:
+                files = sql.query(con, f"checks/{files_query}", **params).fetchall()
+        described = "; ".join(f"{r.metric} = {r.value:g}, expected {r.low:g} to {r.high:g}" for r in failed)
+        if files:
+            described += "; in " + ", ".join(f"{file_name} ({n})" for file_name, n in files)
         return dg.AssetCheckResult(
             passed=not failed,
             severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(f"{r.metric} = {r.value:g}, expected {r.low:g} to {r.high:g}" for r in failed)
-            or None,
-            metadata={"seconds": timing["seconds"], "rows": int(metrics["rows"]), "failing_rows": int(sum(r.value for r in failed if r.high == 0)),
-                      **{r.metric: r.value for r in results if r.value is not None}},
+            description=described or None,
+            metadata={"seconds": timing["seconds"], "rows": int(metrics["rows"]),
+                      "failing_rows": int(sum(r.value for r in failed if r.high == 0)),
+                      **{r.metric: r.value for r in results if r.value is not None},
+                      **({"files": dg.MetadataValue.md("\n".join(f"- {f} ({n})" for f, n in files))} if files else {})},
         )
     return check
 
@@ -57,8 +68,9 @@ def _clean_check(source_assets: list[dg.AssetsDefinition], table: str, source: s
         {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
         [],
         f"clean.{table}: record ids present and unique per dealer, dates from 1980 to the day of the run "
-        "(the parsing rejects the others row by row, so a failure here is systemic), no negative amounts.",
-        future_tolerance_days=FUTURE_TOLERANCE_DAYS, source=source)
+        "(the parsing rejects the others row by row, so a failure here is systemic), no negative amounts; "
+        "a failure names the files behind it.",
+        files_query="clean_records_files", future_tolerance_days=FUTURE_TOLERANCE_DAYS, source=source)
 
 
 clean_sales_valid = _clean_check(sales_assets, "sales", "sales")
