@@ -147,7 +147,7 @@ def has_quoted_line_breaks(data: bytes) -> bool:
     if b'"' not in data:
         return False
     array = np.frombuffer(data, dtype=np.uint8)
-    quotes_before = np.cumsum(array == ord('"'), dtype=np.int64)[array == ord("\n")]
+    quotes_before = np.searchsorted(np.flatnonzero(array == ord('"')), np.flatnonzero(array == ord("\n")))
     return bool((quotes_before % 2).any())
 
 
@@ -211,11 +211,13 @@ def inspect_file(entry: LandingFile, utf8_dir: Path) -> None:
                                           f"(byte {exc.start}: {exc.reason})")
             text, entry.encoding = _decode_for_rejects(data, exc), "undecodable"
     changed = entry.encoding != "utf-8"
+    # quotes and line breaks are the file's own bytes in UTF-8 and GBK; otherwise look at the text
+    as_written = entry.encoding in ("utf-8", "utf-8-bom", "gbk")
     if "\r" in text and "\n" not in text:
-        text, changed = text.replace("\r", "\n"), True  # old-Mac line ends
+        text, changed, as_written = text.replace("\r", "\n"), True, False  # old-Mac line ends
     header_line = text.split("\n", 1)[0].rstrip("\r")
     entry.delimiter = sniff_delimiter(header_line) if header_line.strip() else ","
-    if has_quoted_line_breaks(data if not changed else text.encode("utf-8")):
+    if has_quoted_line_breaks(data if as_written else text.encode("utf-8")):
         joined = join_quoted_line_breaks(text, entry.delimiter)
         changed = changed or joined != text
         text = joined

@@ -130,7 +130,7 @@ def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profile
         model = trainer._settings_obj.as_dict()
         linker = Linker(db_api.register("profiles_to_link"), model, log_level="WARNING")
         predictions = linker.inference.predict(threshold_match_probability=settings.match_threshold)
-    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+    except (ValueError, ArithmeticError) as exc:
         # a landing folder whose data gives EM nothing to learn from: only the rules link, and the
         # asset's metadata says why (the run goes on)
         db_api.delete_tables_created_by_splink_from_db()
