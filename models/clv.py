@@ -1,8 +1,8 @@
 """Customer lifetime value: BG/NBD on repeat service visits, Gamma-Gamma on their spend (lifetimes).
 
 A customer is born at their first visit or vehicle purchase; the repeat transactions are the
-service visits (distinct days) after that day. frequency / recency / T (whole weeks) and the mean
-spend of repeat visits (whole yuan) are computed in DuckDB (`int_customer_features.sql`), not with lifetimes'
+service visits (distinct days) after that day. frequency / recency / T (exact days in weeks) and the mean
+spend of repeat visits (in cents) are computed in DuckDB (`int_customer_features.sql`), not with lifetimes'
 pandas helpers, and both models are fitted on the distinct rows with their counts as weights:
 the same likelihood, far fewer rows. Predictions are also made once per distinct row.
 """

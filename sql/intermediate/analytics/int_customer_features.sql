@@ -127,9 +127,10 @@ final as (
         coalesce(vehicles.n_vehicles, 0) as n_vehicles,
         params.cutoff - vehicles.newest_vehicle_first_seen as vehicle_age_days,
         coalesce(repeat_visits.frequency, 0) as frequency,
-        round(case when repeat_visits.frequency > 0 then repeat_visits.repeat_span_days else 0 end / 7) as recency,
-        round((params.cutoff - births.first_seen) / 7) as "T",
-        round(coalesce(repeat_visits.monetary_value, 0))::double as monetary_value,
+        (case when repeat_visits.frequency > 0 then repeat_visits.repeat_span_days else 0 end / 7)::double
+            as recency,
+        ((params.cutoff - births.first_seen) / 7)::double as "T",
+        round(coalesce(repeat_visits.monetary_value, 0), 2)::double as monetary_value,
         coalesce(next_visits.visits_next, 0) as visits_next,
         coalesce(next_visits.spend_next, 0)::double as spend_next
     from births
