@@ -21,8 +21,8 @@ def stopwatch() -> Iterator[dict]:
 
 
 PERSONAL_COLUMNS = frozenset({
-    "customer_name", "name_norm", "name_key", "mobile", "phone", "id_number", "id_birth_date", "birth_date",
-    "email", "address", "address_norm", "postcode", "plate", "raw",
+    "customer_name", "name_norm", "name_key", "given_name", "family_name", "given_key", "family_key", "mobile", "phone", "id_number", "id_birth_date", "birth_date",
+    "email", "address", "address_norm", "postcode", "plate", "raw", "vins", "birth_ymd",
 })
 """Columns that show as *** in previews: a preview is for the shape of a table, and Dagster's
 event log is no place for names, mobiles or ID numbers."""

@@ -1,14 +1,19 @@
-"""Identity scoring: the Splink model that links customer profiles the deterministic rules
-could not, and connected components over accepted links.
+"""Identity scoring: the Splink model that links the customer profiles the deterministic rules
+could not, connected components over accepted links, and the split of clusters that hold two
+people for certain.
 
-Plain functions over a DuckDB connection and table names; nothing here imports Dagster.
+The model is built from the fields a landing folder actually has (a file of names and birth
+dates trains on those; one with mobiles on those too), trained by EM on whatever blocks have
+enough pairs, and falls back to shipped parameters (`identity_defaults.json`) for what it cannot
+learn. Plain functions over a DuckDB connection and table names; nothing here imports Dagster.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -19,24 +24,35 @@ from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+DEFAULTS_FILE = Path(__file__).with_name("identity_defaults.json")
+CALIBRATION_FILE = Path(__file__).with_name("identity_calibration.md")
+"""The precision/recall curve the threshold was chosen on (written by `make bench`)."""
+
 
 class IdentitySettings(BaseModel):
     """Thresholds and seeds of identity resolution."""
 
     match_threshold: float = Field(
-        0.95, description="Splink match probability at or above which two profiles are one customer.")
+        0.9, description="Splink match probability at or above which two profiles are one customer "
+                         "(calibrated on labelled data: bench/RESULTS.md, identity threshold).")
+    score_floor: float = Field(
+        0.5, description="Pairs scored at or above this are kept in identity.signature_pairs, so the "
+                         "threshold's effect can be read without scoring again.")
     min_name_similarity: float = Field(
-        0.95, description="Two profiles whose name keys are neither equal nor reach this Jaro-Winkler "
-                          "similarity never link, whatever else they share (family members share a "
-                          "mobile, an address and often a surname).")
+        0.92, description="Jaro-Winkler similarity of two Latin name keys at which the names agree "
+                          "(Jon Smith, John Smith): a shared car under names that do not agree is "
+                          "the next owner.")
+    common_name_share: float = Field(
+        5e-4, description="A name key carried by at least this share of signatures is common (张伟): "
+                          "sharing it needs a second strong agreement to link.")
     max_household_size: int = Field(
         6, description="A mobile or address shared by more customers than this is not a household's.")
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
     u_max_pairs: float = Field(2e6, description="Pairs sampled to estimate u probabilities.")
     em_max_pairs: float = Field(2e6, description="Pairs per expectation-maximisation training block.")
     min_training_pairs: int = Field(
-        50, description="Fewer pairs than this in a training block and the model is not trained: "
-                        "only the deterministic rules link (small landing folders).")
+        50, description="A training block with fewer pairs than this is skipped; what no block "
+                        "trains keeps its shipped parameters.")
 
 
 def pinyin_chars() -> pl.DataFrame:
@@ -50,151 +66,272 @@ def pinyin_chars() -> pl.DataFrame:
     return pl.DataFrame({"ch": chars, "syllable": toneless})
 
 
-def profile_model(settings: IdentitySettings) -> SettingsCreator:
-    """The Fellegi-Sunter model over customer profiles (one per group of signatures the rules linked)."""
-    name = cl.CustomComparison(
-        output_column_name="name",
-        comparison_levels=[
-            cll.NullLevel("name_key"),
-            cll.ExactMatchLevel("name_norm"),
-            cll.ExactMatchLevel("name_key"),
-            cll.JaroWinklerLevel("name_key", 0.92),
-            cll.ElseLevel(),
-        ],
-    )
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="profile_id",
-        comparisons=[
-            name,
-            cl.ExactMatch("mobile"),
-            cl.LevenshteinAtThresholds("id_number", [1]),
-            cl.ExactMatch("birth_date"),
-            cl.JaroWinklerAtThresholds("address_norm", [0.9]),
-            cl.ExactMatch("email"),
-            cl.ExactMatch("dealer_code"),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("mobile"),
-            block_on("id_number"),
-            block_on("name_key", "birth_date"),
-            block_on("name_key", "address_norm"),
-        ],
-        retain_intermediate_calculation_columns=False,
-        additional_columns_to_retain=[],
-    )
+def _jw(column: str, threshold: float) -> str:
+    return f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {threshold}'
+
+
+LATIN = "\"name_script_l\" = 'latin' and \"name_script_r\" = 'latin'"
+
+
+def _name() -> list:
+    """Names: as written, as they sound (pinyin key, both orders), the two parts swapped, Latin
+    spellings a typo apart (each part, then the whole), one token missing or extra, one part the
+    same; a shared exact name weighs by how rare it is."""
+    tokens_l, tokens_r = "string_split(\"name_key_l\", ' ')", "string_split(\"name_key_r\", ' ')"
+    return [
+        cll.NullLevel("name_key"),
+        cll.ExactMatchLevel("name_norm").configure(tf_adjustment_column="name_key", label_for_charts="exact"),
+        cll.ExactMatchLevel("name_key", term_frequency_adjustments=True).configure(label_for_charts="same sound"),
+        cll.CustomLevel('"given_key_l" = "family_key_r" and "family_key_l" = "given_key_r"',
+                        label_for_charts="parts swapped"),
+        cll.CustomLevel(f'{LATIN} and {_jw("given_key", 0.9)} and {_jw("family_key", 0.9)}',
+                        label_for_charts="both parts close"),
+        cll.CustomLevel(f'{LATIN} and (("family_key_l" = "family_key_r" and {_jw("given_key", 0.8)}) '
+                        f'or ("given_key_l" = "given_key_r" and {_jw("family_key", 0.8)}))',
+                        label_for_charts="one part same, other close"),
+        cll.CustomLevel(f'{LATIN} and {_jw("name_key", 0.92)}', label_for_charts="close"),
+        cll.CustomLevel(f"len({tokens_l}) <> len({tokens_r}) and (list_has_all({tokens_l}, {tokens_r}) "
+                        f"or list_has_all({tokens_r}, {tokens_l}))", label_for_charts="token missing or extra"),
+        cll.CustomLevel('"family_key_l" = "family_key_r" or "given_key_l" = "given_key_r"',
+                        label_for_charts="one part same"),
+        cll.ElseLevel(),
+    ]
+
+
+def _birth_date() -> list:
+    return [
+        cll.NullLevel("birth_ymd"),
+        cll.ExactMatchLevel("birth_ymd").configure(label_for_charts="exact"),
+        cll.DamerauLevenshteinLevel("birth_ymd", 1).configure(label_for_charts="one digit off or swapped"),
+        cll.CustomLevel('left("birth_ymd_l", 4) = left("birth_ymd_r", 4) and substr("birth_ymd_l", 5, 2) = '
+                        'substr("birth_ymd_r", 7, 2) and substr("birth_ymd_l", 7, 2) = substr("birth_ymd_r", 5, 2)',
+                        label_for_charts="month and day swapped"),
+        cll.DamerauLevenshteinLevel("birth_ymd", 2).configure(label_for_charts="two digits off"),
+        cll.ElseLevel(),
+    ]
+
+
+def _vin() -> list:
+    """A shared car: strong evidence when the two were seen with it at overlapping times."""
+    shared = 'list_has_any("vins_l", "vins_r")'
+    return [
+        cll.CustomLevel('"vins_l" is null or "vins_r" is null or len("vins_l") = 0 or len("vins_r") = 0')
+        .configure(is_null_level=True),
+        cll.CustomLevel(f'{shared} and "first_seen_l" <= "last_seen_r" and "first_seen_r" <= "last_seen_l"',
+                        label_for_charts="same car, overlapping"),
+        cll.CustomLevel(shared, label_for_charts="same car"),
+        cll.ElseLevel(),
+    ]
+
+
+def _exact_then(column: str, *levels, tf: bool = False) -> list:
+    return [
+        cll.NullLevel(column),
+        cll.ExactMatchLevel(column, term_frequency_adjustments=tf).configure(label_for_charts="exact"),
+        *levels,
+        cll.ElseLevel(),
+    ]
+
+
+COMPARISONS = {
+    # comparison: (the columns it needs present, its builder)
+    "name": (("name_key",), _name),
+    "mobile": (("mobile",), lambda: _exact_then(
+        "mobile", cll.LevenshteinLevel("mobile", 1).configure(label_for_charts="one digit off"), tf=True)),
+    "id_number": (("id_number",), lambda: _exact_then(
+        "id_number", cll.DamerauLevenshteinLevel("id_number", 1).configure(label_for_charts="one typo"),
+        cll.DamerauLevenshteinLevel("id_number", 2).configure(label_for_charts="two typos"))),
+    "birth_date": (("birth_ymd",), _birth_date),
+    "address": (("address_norm",), lambda: _exact_then(
+        "address_norm", cll.JaroWinklerLevel("address_norm", 0.9).configure(label_for_charts="close"),
+        cll.JaroWinklerLevel("address_norm", 0.75).configure(label_for_charts="similar"), tf=True)),
+    "postcode": (("postcode",), lambda: _exact_then(
+        "postcode", cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="one digit off"), tf=True)),
+    "email": (("email",), lambda: _exact_then("email")),
+    "vin": (("vins",), _vin),
+    "dealer": (("dealer_code",), lambda: _exact_then("dealer_code")),
+}
+
+PREDICTION_BLOCKS = (
+    ("mobile",), ("id_number",), ("name_key", "birth_ymd"), ("name_key", "address_norm"), ("name_key", "postcode"),
+    ("family_key", "birth_ymd"), ("given_key", "birth_ymd"), ("birth_ymd", "postcode"), ("name_key", "email"),
+    ("vins",),
+)
+"""Pairs are scored only within these blocks (those whose columns the data has)."""
+
+TRAINING_BLOCKS = (
+    ("mobile",), ("id_number",), ("name_key", "birth_ymd"), ("name_key", "dealer_code"), ("birth_ymd", "postcode"),
+    ("address_norm",),
+)
+"""EM blocks, each trains the comparisons outside it; used when they hold enough pairs."""
+
+DETERMINISTIC_RULES = (("id_number",), ("mobile", "name_norm"), ("name_norm", "birth_ymd"), ("email",))
+"""Rules from which the share of matching pairs (lambda) is estimated (recall 0.8)."""
 
 
 @dataclass
 class ProfileLinks:
-    """Scored pairs at or above the threshold, the trained model's parameters, and whether it
-    could be trained."""
+    """What training did, and the model's parameters."""
 
-    pairs_table: str
-    parameters: pl.DataFrame
     status: str
+    parameters: pl.DataFrame
+    learned: list[str] = field(default_factory=list)
+    defaulted: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
 
 
-def link_profiles(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
-                  settings: IdentitySettings) -> ProfileLinks:
-    """Train the model by EM on signatures and write the profile pairs it accepts to `out_table`
-    (profile_id_l, profile_id_r, match_probability).
+def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The model's columns that hold a value somewhere in `table` (a column that varies: one
+    dealer's folder has one dealer code, which tells nothing)."""
+    columns = sorted({c for needs, _ in COMPARISONS.values() for c in needs}
+                     | {c for block in PREDICTION_BLOCKS + TRAINING_BLOCKS for c in block} | {"name_norm"})
+    counts = con.execute("select " + ", ".join(
+        f"count(distinct {c}) filter (where {c} is not null{' and len(vins) > 0' if c == 'vins' else ''})"
+        for c in columns) + f" from {table}").fetchone()
+    return {c for c, n in zip(columns, counts) if n > 1}
 
-    Training runs on signatures, before the rules merge them: there, a shared mobile still means
-    the same person (other spelling of the name, a missing ID) or a family member, which is the
-    mixture EM needs. Among profiles, what the rules left sharing a mobile is mostly family, and
-    EM would learn that a shared mobile means nothing.
-    """
-    db_api = DuckDBAPI(connection=con)
-    # Splink reads the columns of unqualified table names only
-    con.execute(f"create or replace temp table signatures_to_train as select "
-                f"row_number() over (order by signature_key) as profile_id, * exclude (signature_key) "
-                f"from {signatures_table}")
-    con.execute(f"create or replace temp view profiles_to_link as select * exclude (rule_cluster) from {profiles_table}")
-    em_blocks = {"mobile": ["mobile"], "name_key_dealer": ["name_key", "dealer_code"]}
-    too_few = {name: n for name, keys in em_blocks.items()
-               if (n := _pairs_sharing(con, "signatures_to_train", keys)) < settings.min_training_pairs}
-    if too_few:
-        con.execute(f"create or replace table {out_table} (profile_id_l varchar, profile_id_r varchar, "
-                    "match_probability double)")
-        return ProfileLinks(out_table, pl.DataFrame(), f"not trained: too few pairs to train on {too_few}")
-    try:
-        trainer = Linker(db_api.register("signatures_to_train"), profile_model(settings), log_level="WARNING")
-        trainer.training.estimate_probability_two_random_records_match(
-            [block_on("id_number"), block_on("mobile", "name_norm")], recall=0.8)
-        trainer.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
-        set_exact_match_u(con, "signatures_to_train", trainer)
-        for keys in em_blocks.values():
-            trainer.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*keys), max_pairs=settings.em_max_pairs)
-        model = trainer._settings_obj.as_dict()
-        linker = Linker(db_api.register("profiles_to_link"), model, log_level="WARNING")
-        predictions = linker.inference.predict(threshold_match_probability=settings.match_threshold)
-    except (ValueError, ArithmeticError) as exc:
-        # a landing folder whose data gives EM nothing to learn from: only the rules link, and the
-        # asset's metadata says why (the run goes on)
-        db_api.delete_tables_created_by_splink_from_db()
-        con.execute(f"create or replace table {out_table} (profile_id_l varchar, profile_id_r varchar, "
-                    "match_probability double)")
-        reason = str(exc).splitlines()[0][:200]
-        return ProfileLinks(out_table, pl.DataFrame(), f"not trained: Splink could not train ({reason})")
-    con.execute(
-        f"create or replace table {out_table} as "
-        f"select profile_id_l, profile_id_r, match_probability from {predictions.physical_name}"
+
+def default_parameters() -> dict:
+    """The shipped m and u of every comparison level, and where they come from."""
+    return json.loads(DEFAULTS_FILE.read_text())
+
+
+def _label(level) -> str | None:
+    return vars(level).get("label_for_charts")
+
+
+def _configured(levels: list, name: str, defaults: dict, exact_u: dict[str, float]) -> cl.CustomComparison:
+    """The comparison with the shipped m and u on each level (training replaces what it can), and
+    the exact u of its exact-match level, fixed."""
+    shipped = defaults.get("comparisons", {}).get(name, {})
+    for level in levels:
+        label = "else" if isinstance(level, cll.ElseLevel) else _label(level)
+        if label in shipped:
+            level.configure(m_probability=shipped[label]["m"], u_probability=shipped[label]["u"])
+    if name in exact_u:
+        exact = next(level for level in levels if _label(level) == "exact")
+        exact.configure(u_probability=exact_u[name], fix_u_probability=True)
+    return cl.CustomComparison(output_column_name=name, comparison_levels=levels)
+
+
+def _exact_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
+    """The chance that two different signatures share a value of `column`: sum n_v (n_v - 1) /
+    N (N - 1) over the non-null values. Two million sampled pairs see an exact address match (u
+    near 1e-6) once or not at all; at scale 1, a sample that missed it made the model accept 54
+    pairs instead of 147,416."""
+    u = con.execute(f"select sum(n * (n - 1)) / (sum(n) * (sum(n) - 1)) from (select count(*)::double as n "
+                    f"from {table} where {column} is not null group by {column})").fetchone()[0]
+    return u if u and 0 < u < 1 - 1e-6 else None
+
+
+EXACT_COLUMNS = {"name": "name_norm", "mobile": "mobile", "id_number": "id_number", "birth_date": "birth_ymd",
+                 "address": "address_norm", "postcode": "postcode", "email": "email", "dealer": "dealer_code"}
+
+
+def linkage_model(present: set[str], defaults: dict, exact_u: dict[str, float]) -> SettingsCreator:
+    """The Fellegi-Sunter model over signatures, with the comparisons and blocks the data has."""
+    comparisons = [_configured(build(), name, defaults, exact_u)
+                   for name, (needs, build) in COMPARISONS.items() if set(needs) <= present]
+    blocks = [block_on(*b, arrays_to_explode=["vins"] if "vins" in b else None)
+              for b in PREDICTION_BLOCKS if set(b) <= present]
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="signature_id",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=blocks,
+        probability_two_random_records_match=defaults.get("probability_two_random_records_match", 1e-4),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
     )
-    parameters = _parameters(trainer)
-    db_api.delete_tables_created_by_splink_from_db()
-    return ProfileLinks(out_table, parameters, "trained")
 
 
-MAX_EXACT_U = 1 - 1e-6
-
-
-def set_exact_match_u(con: duckdb.DuckDBPyConnection, table: str, linker: Linker) -> dict[str, float]:
-    """Replace the sampled u probability of each comparison's exact-match level by its exact
-    value, the chance that two different records of `table` share the value:
-    sum n_v (n_v - 1) / N (N - 1) over the non-null values, and fix it so that training keeps it.
-    Two million sampled pairs see an exact address match (u near 1e-6) once or not at all: at
-    scale 1, a sample that missed it made the model accept 54 pairs instead of 147,416. The last
-    level (everything else) takes what the others leave. Returns the values set."""
-    exact = {}
-    for comparison in linker._settings_obj.comparisons:
-        levels = [level for level in comparison.comparison_levels if not level.is_null_level]
-        match = re.fullmatch(r'"(\w+)_l" = "\1_r"', levels[0].sql_condition)
-        if not match:
-            continue
-        column = match.group(1)
-        u = con.execute(f"select sum(n * (n - 1)) / (sum(n) * (sum(n) - 1)) from (select count(*)::double as n "
-                        f"from {table} where {column} is not null group by {column})").fetchone()[0]
-        # every pair shares the value (one dealer's folder): the comparison tells nothing, and an
-        # exact u of 1 would leave the other levels none
-        if u and u < MAX_EXACT_U:
-            levels[0].u_probability = exact[column] = u
-            levels[-1].u_probability = 1 - sum(level.u_probability for level in levels[:-1])
-            for level in (levels[0], levels[-1]):
-                level._fix_u_probability = True  # Splink's own flag: training leaves a fixed u alone
-    return exact
-
-
-def _pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: list[str]) -> int:
+def pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...]) -> int:
     """How many record pairs share all of `keys` (the size of a blocking rule's block)."""
-    columns = ", ".join(keys)
     not_null = " and ".join(f"{k} is not null" for k in keys)
     return con.execute(
         f"select coalesce(sum(n * (n - 1) / 2), 0) from "
-        f"(select count(*) as n from {table} where {not_null} group by {columns})"
+        f"(select count(*) as n from {table} where {not_null} group by {', '.join(keys)})"
     ).fetchone()[0]
 
 
-def _parameters(linker: Linker) -> pl.DataFrame:
-    """m and u probability of every comparison level, for the asset's metadata."""
+MODEL_COLUMNS = ("signature_id", "name_norm", "name_key", "given_key", "family_key", "name_script", "mobile",
+                 "id_number", "birth_ymd", "address_norm", "postcode", "email", "vins", "first_seen", "last_seen",
+                 "dealer_code")
+
+
+def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_table: str,
+                     settings: IdentitySettings) -> ProfileLinks:
+    """Train the model on signatures and write every pair it scores at or above the floor to
+    `out_table` (signature_id_l, signature_id_r, match_probability).
+
+    Training runs on signatures, before the rules merge them: there, a shared mobile still means
+    the same person (other spelling of the name, a missing ID) or a family member, which is the
+    mixture EM needs. Each EM block trains the comparisons outside it; a block that is too small
+    or that EM cannot fit is skipped, and what no block trains keeps the shipped parameters.
+    """
+    con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
+                "match_probability double)")
+    # Splink reads the columns of unqualified table names only
+    con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)} "
+                f"from {signatures_table}")
+    n = con.execute("select count(*) from signatures_to_link").fetchone()[0]
+    if n < 2:
+        return ProfileLinks("not scored: fewer than two signatures", pl.DataFrame())
+    present = present_columns(con, "signatures_to_link")
+    defaults = default_parameters()
+    exact_u = {name: u for name, column in EXACT_COLUMNS.items()
+               if column in present and (u := _exact_u(con, "signatures_to_link", column)) is not None}
+    db_api = DuckDBAPI(connection=con)
+    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, exact_u),
+                    log_level="WARNING")
+    trained = []
+    rules = [block_on(*r) for r in DETERMINISTIC_RULES if set(r) <= present]
+    try:
+        linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
+        trained.append("lambda")
+    except Exception:  # noqa: BLE001 - no rule pairs: lambda keeps its shipped value
+        pass
+    try:
+        linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
+        trained.append("u")
+    except Exception:  # noqa: BLE001 - too few records to sample: u keeps its shipped values
+        pass
+    blocks, learned = [], set()
+    sample = min(1.0, 200_000 / n)
+    for block in TRAINING_BLOCKS:
+        if not set(block) <= present or pairs_sharing(con, "signatures_to_link", block) < settings.min_training_pairs:
+            continue
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*block), max_pairs=settings.em_max_pairs, record_sample_proportion=sample)
+        except Exception:  # noqa: BLE001 - EM found nothing to fit in this block: the next one may
+            continue
+        blocks.append("+".join(block))
+        # EM trains every comparison that does not read the block's columns
+        learned |= {name for name, (needs, _) in COMPARISONS.items() if not set(needs) & set(block)}
+    model = linker.misc.save_model_to_json()
+    used = [c["output_column_name"] for c in model["comparisons"]]
+    learned &= set(used)
+    predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
+    con.execute(f"insert into {out_table} select signature_id_l, signature_id_r, match_probability "
+                f"from {predictions.physical_name}")
+    db_api.delete_tables_created_by_splink_from_db()
+    status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
+    return ProfileLinks(status, parameters(model), sorted(learned), sorted(set(used) - learned),
+                        blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"])
+
+
+def parameters(model: dict) -> pl.DataFrame:
+    """m and u probability of every comparison level of a saved model, for the asset's metadata
+    and for `identity_defaults.json`."""
     rows = []
-    for comparison in linker._settings_obj.comparisons:
-        for level in comparison.comparison_levels:
-            if level.is_null_level:
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
                 continue
-            rows.append({"comparison": comparison.output_column_name, "level": level.label_for_charts,
-                         "m": level.m_probability, "u": level.u_probability})
+            rows.append({"comparison": comparison["output_column_name"],
+                         "level": level.get("label_for_charts") or level["sql_condition"],
+                         "m": level.get("m_probability"), "u": level.get("u_probability")})
     return pl.DataFrame(rows)
 
 
@@ -214,3 +351,52 @@ def connected_components(con: duckdb.DuckDBPyConnection, nodes_table: str, node_
         f"from {clusters.physical_name}"
     )
     db_api.delete_tables_created_by_splink_from_db()
+
+
+def split_conflicting_clusters(con: duckdb.DuckDBPyConnection, clusters_table: str, links_table: str,
+                               conflicts_table: str, out_table: str) -> int:
+    """Write (profile_id, cluster) to `out_table`: the clusters of `clusters_table`, where one
+    holds a pair of `conflicts_table` (two people for certain) rebuilt from its links strongest
+    first, leaving out each link that would join a conflicting pair (the weakest links go).
+    Only the conflicting clusters are read into Python, and they are few. Returns how many."""
+    conflicts = con.execute(f"select profile_id_l, profile_id_r from {conflicts_table}").fetchall()
+    if not conflicts:
+        con.execute(f"create or replace table {out_table} as select profile_id, cluster from {clusters_table}")
+        return 0
+    edges = con.execute(
+        f"select links.profile_id_l, links.profile_id_r from {links_table} as links "
+        f"join {clusters_table} as c on c.profile_id = links.profile_id_l "
+        f"where c.cluster in (select cluster from {conflicts_table}) "
+        "order by links.match_probability desc, links.profile_id_l, links.profile_id_r").fetchall()
+    members = con.execute(f"select profile_id from {clusters_table} "
+                          f"where cluster in (select cluster from {conflicts_table})").fetchall()
+    parent = {p: p for (p,) in members}
+    component = {p: {p} for p in parent}
+    apart = {p: set() for p in parent}
+    for a, b in conflicts:
+        apart[a].add(b)
+        apart[b].add(a)
+
+    def root(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra == rb:
+            continue
+        small, large = sorted((ra, rb), key=lambda r: len(component[r]))
+        if any(root(q) == large for p in component[small] for q in apart[p]):
+            continue
+        parent[small] = large
+        component[large] |= component.pop(small)
+    split = pl.DataFrame({"profile_id": list(parent), "split_cluster": [min(component[root(p)]) for p in parent]},
+                         schema={"profile_id": pl.Int64, "split_cluster": pl.Int64})
+    con.register("split_clusters", split.to_arrow())
+    con.execute(f"create or replace table {out_table} as select c.profile_id, "
+                f"coalesce(s.split_cluster, c.cluster) as cluster from {clusters_table} as c "
+                "left join split_clusters as s using (profile_id)")
+    con.unregister("split_clusters")
+    return con.execute(f"select count(distinct cluster) from {conflicts_table}").fetchone()[0]

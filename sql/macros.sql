@@ -133,8 +133,18 @@ create or replace temp macro id_gender(v) as case
     when id_type(v) = 'resident' then case when try_cast(substr(v, 17, 1) as integer) % 2 = 1 then 'male' else 'female' end
 end;
 -- the forms identity resolution compares: a name lower-cased with single spaces, an address
--- without spaces; and the key of a record's signature (the evidence it shares with others)
+-- without spaces; and the key of a record's signature: every field the linkage model compares
+-- (two homonyms with different birth dates or emails are two signatures, not one)
 create or replace temp macro normalized_name(s) as nullif(lower(regexp_replace(trim(s), '\s+', ' ', 'g')), '');
 create or replace temp macro normalized_address(s) as nullif(regexp_replace(trim(s), '\s+', '', 'g'), '');
-create or replace temp macro signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm) as
-    md5_number(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm));
+create or replace temp macro signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm,
+                                           other_fields) as
+    md5_number(concat_ws('|', dealer_code, customer_no, name_norm, mobile, id_number, address_norm, other_fields));
+
+-- how many characters of a Chinese name in one field are its surname (欧阳娜娜: 2, 张伟: 1)
+create or replace temp macro surname_length(name) as case
+    when length(name) >= 3 and left(name, 2) in ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容',
+                                                 '长孙', '宇文', '司徒', '夏侯', '令狐', '端木', '西门', '南宫')
+        then 2
+    else 1
+end;

@@ -11,7 +11,8 @@ import dagster as dg
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
 from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
-from models.identity import IdentitySettings, connected_components, link_profiles, pinyin_chars
+from models.identity import (CALIBRATION_FILE, IdentitySettings, connected_components, pinyin_chars,
+                             score_signatures, split_conflicting_clusters)
 from pipelines.resources import Warehouse
 
 GROUP = "identity"
@@ -19,8 +20,8 @@ GROUP = "identity"
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets[1], service_assets[1]], kinds={"duckdb"})
 def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per distinct identity signature (dealer, customer number, name, mobile, ID number,
-    address) of the clean records, with a pinyin/Latin name key. Also defines the view
+    """One row per distinct identity signature (every identifying field a record carries) of the
+    clean records, with its name keys and cars. Also defines the view
     identity.records (one row per usable record with its signature)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
@@ -50,23 +51,38 @@ def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"duckdb", "splink"})
 def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per pair of profiles the Splink model (trained by EM, fixed seed) links at or above
-    the threshold, less pairs that must never link (different names, different valid IDs).
-    Also writes identity.profile_clusters."""
+    """One row per pair of profiles the Splink model (trained by EM on the fields the data has,
+    fixed seed) links at or above the threshold, less pairs that must never link (different
+    valid IDs, family, a car's next owner, a common name alone). Also writes identity.profiles,
+    identity.signature_pairs (every pair scored above the floor, with its veto) and
+    identity.profile_clusters (clusters that held two people for certain split by their weakest
+    links)."""
     settings = IdentitySettings()
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.materialize(con, "intermediate/identity/int_identity_profiles", "identity.profiles")
-            model = link_profiles(con, "identity.signatures", "identity.profiles", "identity.profile_pairs", settings)
+            model = score_signatures(con, "identity.signatures", "identity.scored_signature_pairs", settings)
+            sql.materialize(con, "intermediate/identity/int_identity_signature_pairs", "identity.signature_pairs",
+                            min_name_similarity=settings.min_name_similarity,
+                            common_name_share=settings.common_name_share)
             sql.materialize(con, "intermediate/identity/int_identity_links", "identity.profile_links",
-                            min_name_similarity=settings.min_name_similarity)
+                            match_threshold=settings.match_threshold)
             connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
-                                 "identity.profile_clusters")
-        scored = con.execute("select count(*) from identity.profile_pairs").fetchone()[0]
+                                 "identity.profile_clusters_linked")
+            sql.materialize(con, "intermediate/identity/int_identity_profile_conflicts", "identity.profile_conflicts")
+            split = split_conflicting_clusters(con, "identity.profile_clusters_linked", "identity.profile_links",
+                                               "identity.profile_conflicts", "identity.profile_clusters")
+        vetoes = dict(con.execute("select must_not_link, count(*) from identity.signature_pairs "
+                                  "where must_not_link is not null group by 1").fetchall())
+        bands = con.execute("select floor(match_probability * 20) / 20 as band, count(*) as pairs "
+                            "from identity.signature_pairs group by 1 order by 1").pl()
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "identity.profile_links", timing["seconds"], pairs_above_threshold=scored,
-            threshold=settings.match_threshold, model=model.status,
-            parameters=markdown_table(model.parameters)))
+            con, "identity.profile_links", timing["seconds"], threshold=settings.match_threshold,
+            model=model.status, learned=", ".join(model.learned) or "none",
+            shipped=", ".join(model.defaulted) or "none", training=", ".join(model.blocks),
+            parameters=markdown_table(model.parameters), scored_pairs_by_band=markdown_table(bands),
+            calibration=dg.MetadataValue.md(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else "none",
+            clusters_split=split, **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})

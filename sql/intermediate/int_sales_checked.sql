@@ -102,6 +102,8 @@ typed as (
         sales_rows.customer_no,
         coalesce(sales_rows.customer_name, assembled_name(sales_rows.first_name, sales_rows.last_name))
             as customer_name,
+        sales_rows.first_name as given_name,
+        sales_rows.last_name as family_name,
         coalesce(
             codes.customer_type[lower(sales_rows.customer_type)],
             case when ids.id_type = 'company' then 'company' end,
@@ -183,7 +185,8 @@ final as (
         -- the line as written is kept only where someone may have to read it: on rejected rows and
         -- on rows whose record id repeats (one of them becomes a duplicate_record reject)
         case when reject_reason is not null or id_repeats then raw end as raw,
-        signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm) as signature_key
+        signature_key(dealer_code, customer_no, name_norm, mobile, id_number, address_norm,
+                      list_value(given_name, family_name, birth_date::varchar, email, postcode)::varchar) as signature_key
     from checked
 )
 

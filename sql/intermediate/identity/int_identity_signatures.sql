@@ -1,6 +1,17 @@
--- One row per distinct identity signature, with its evidence and a name key that matches
--- spellings of one name: Chinese characters by pinyin (so homophones and traditional forms
--- meet), Latin names by their lower-cased tokens, tokens sorted ("Wei Zhang" = 张伟).
+-- One row per distinct identity signature (every field the linkage model compares), with the keys
+-- the model and the rules compare:
+--   name_key    a person's name tokens, sorted, each Chinese character by its toneless pinyin (so
+--               homophones, traditional forms and both name orders meet: 张伟 = 張偉 = Wei Zhang);
+--               a company's name in order, its legal form taken out (有限公司 = 有限责任公司 =
+--               Co., Ltd.), never sorted
+--   family_key, given_key
+--               the two parts of a person's name: as the file split them (FirstName/LastName), or
+--               for a Chinese name in one field, its (compound) surname and the rest
+--   name_script han or latin: Jaro-Winkler on pinyin syllables says nothing, so only Latin names
+--               are compared by it
+--   name_share  the share of signatures with this name_key (a 张伟 is common, a shared rare name
+--               is evidence)
+--   vins        every VIN the signature's records name, sorted
 with records as (
     select * from identity.records
 ),
@@ -15,6 +26,8 @@ signatures as (
         any_value(dealer_code) as dealer_code,
         any_value(customer_no) as customer_no,
         any_value(name_norm) as name_norm,
+        any_value(normalized_name(given_name)) as given_name,
+        any_value(normalized_name(family_name)) as family_name,
         any_value(mobile) as mobile,
         any_value(id_number) as id_number,
         bool_or(id_valid) as id_valid,
@@ -23,7 +36,8 @@ signatures as (
         max(coalesce(id_birth_date, birth_date)) as birth_date,
         max(email) as email,
         max(postcode) as postcode,
-        bool_or(customer_type = 'company') as is_company,
+        bool_or(customer_type = 'company') or bool_or(id_type = 'company') as is_company,
+        list_sort(list_distinct(list(vin) filter (where vin is not null))) as vins,
         count(*) as n_records,
         min(event_date) as first_seen,
         max(event_date) as last_seen
@@ -31,35 +45,88 @@ signatures as (
     group by signature_key
 ),
 
-names as (
-    select distinct name_norm from signatures where name_norm is not null
+company_names as (
+    -- legal forms and brackets out, in whatever script the name is written
+    select distinct
+        name_norm,
+        nullif(trim(regexp_replace(regexp_replace(name_norm,
+            '(股份有限公司|有限责任公司|有限公司|company limited|co\.?,? ?ltd\.?|corporation|corp\.?|inc\.?|limited|ltd\.?|llc)',
+            ' ', 'g'), '[()（）\[\]【】,.，、\s]+', ' ', 'g')), '') as company_norm
+    from signatures
+    where is_company and name_norm is not null
 ),
 
-name_chars as (
-    select name_norm, unnest(range(length(name_norm))) + 1 as position, unnest(string_split(name_norm, '')) as ch
-    from names
+texts as (
+    select name_norm as text from signatures where name_norm is not null
+    union
+    select given_name from signatures where given_name is not null
+    union
+    select family_name from signatures where family_name is not null
+    union
+    select company_norm from company_names where company_norm is not null
+),
+
+text_chars as (
+    select text, unnest(range(length(text))) + 1 as position, unnest(string_split(text, '')) as ch
+    from texts
 ),
 
 spelled as (
     -- each Chinese character becomes its syllable between spaces; Latin letters stay as written
     select
-        name_chars.name_norm,
-        string_agg(coalesce(' ' || pinyin_chars.syllable || ' ', name_chars.ch), '' order by name_chars.position)
-            as romanized
-    from name_chars
+        text_chars.text,
+        string_agg(coalesce(' ' || pinyin_chars.syllable || ' ', text_chars.ch), '' order by text_chars.position)
+            as romanized,
+        bool_or(pinyin_chars.syllable is not null) as has_han
+    from text_chars
     left join pinyin_chars using (ch)
-    group by name_chars.name_norm
+    group by text_chars.text
 ),
 
-name_keys as (
+tokens as (
     select
-        name_norm,
-        nullif(array_to_string(list_sort(list_filter(
-            string_split(regexp_replace(romanized, '[^a-z]+', ' ', 'g'), ' '), lambda t: t <> '')), ' '), '')
-            as name_key
+        text,
+        has_han,
+        list_filter(string_split(regexp_replace(romanized, '[^a-z0-9]+', ' ', 'g'), ' '), lambda t: t <> '')
+            as tokens
     from spelled
+),
+
+keyed as (
+    select
+        signatures.*,
+        case
+            when signatures.is_company then nullif(array_to_string(company_tokens.tokens, ' '), '')
+            else nullif(array_to_string(list_sort(name_tokens.tokens), ' '), '')
+        end as name_key,
+        case when name_tokens.has_han then 'han' when name_tokens.tokens is not null then 'latin' end
+            as name_script,
+        case
+            when signatures.is_company then null
+            when signatures.family_name is not null or signatures.given_name is not null
+                then nullif(array_to_string(family_tokens.tokens, ' '), '')
+            when name_tokens.has_han and len(name_tokens.tokens) between 2 and 4
+                then array_to_string(name_tokens.tokens[1:surname_length(signatures.name_norm)], ' ')
+        end as family_key,
+        case
+            when signatures.is_company then null
+            when signatures.family_name is not null or signatures.given_name is not null
+                then nullif(array_to_string(given_tokens.tokens, ' '), '')
+            when name_tokens.has_han and len(name_tokens.tokens) between 2 and 4
+                then array_to_string(name_tokens.tokens[surname_length(signatures.name_norm) + 1:], ' ')
+        end as given_key
+    from signatures
+    left join company_names using (name_norm)
+    left join tokens as name_tokens on name_tokens.text = signatures.name_norm
+    left join tokens as company_tokens on company_tokens.text = company_names.company_norm
+    left join tokens as family_tokens on family_tokens.text = signatures.family_name
+    left join tokens as given_tokens on given_tokens.text = signatures.given_name
 )
 
-select signatures.*, name_keys.name_key
-from signatures
-left join name_keys using (name_norm)
+select
+    -- small integer ids keep Splink fast
+    row_number() over (order by signature_key) as signature_id,
+    *,
+    strftime(birth_date, '%Y%m%d') as birth_ymd,
+    count(*) over (partition by name_key) / count(*) over () as name_share
+from keyed

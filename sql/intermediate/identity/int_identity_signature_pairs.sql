@@ -1,0 +1,73 @@
+-- Every signature pair the model scored at or above its floor, across two profiles, with the
+-- profiles they belong to and, where the pair must never link whatever its score, why:
+--   different_ids  two different valid resident IDs or credit codes: two people for certain
+--   family         a shared mobile or address, given names clearly different, and nothing else in
+--                  common (no ID, birth date, email or car)
+--   next_owner     a shared VIN under different names, one owner's records ending before the
+--                  other's begin: a used car's previous and next owner
+--   common_name    the same common name (name_share) and no second strong agreement
+with scored as (
+    select * from identity.scored_signature_pairs
+),
+
+signatures as (
+    select signatures.*, profiles.profile_id
+    from identity.signatures as signatures
+    join identity.rule_clusters as rule_clusters using (signature_key)
+    join identity.profiles as profiles on profiles.rule_cluster = rule_clusters.cluster
+),
+
+pairs as (
+    select
+        scored.match_probability,
+        l.profile_id as profile_id_l,
+        r.profile_id as profile_id_r,
+        l.signature_id as signature_id_l,
+        r.signature_id as signature_id_r,
+        coalesce(l.id_valid and r.id_valid and l.id_type in ('resident', 'company') and l.id_type = r.id_type
+                 and l.id_number <> r.id_number, false) as different_ids,
+        coalesce(l.name_key = r.name_key, false)
+            or coalesce(l.given_key = r.family_key and l.family_key = r.given_key, false)
+            or coalesce(l.name_script = 'latin' and r.name_script = 'latin'
+                        and jaro_winkler_similarity(l.name_key, r.name_key) >= $min_name_similarity, false)
+            as names_agree,
+        case
+            when l.name_script = 'latin' and r.name_script = 'latin' and l.given_key is not null
+                 and r.given_key is not null
+                then jaro_winkler_similarity(l.given_key, r.given_key) < 0.8
+                     and jaro_winkler_similarity(l.given_key, coalesce(r.family_key, '')) < 0.8
+            when l.given_key is not null and r.given_key is not null
+                then l.given_key <> r.given_key and l.given_key <> coalesce(r.family_key, '')
+            else not coalesce(l.name_key = r.name_key, false)
+        end as given_names_differ,
+        coalesce(l.mobile = r.mobile, false) as same_mobile,
+        coalesce(l.address_norm = r.address_norm, false) as same_address,
+        coalesce(l.id_number = r.id_number, false) as same_id,
+        coalesce(l.birth_date = r.birth_date, false) as same_birth_date,
+        coalesce(l.email = r.email, false) as same_email,
+        coalesce(l.postcode = r.postcode, false) as same_postcode,
+        coalesce(list_has_any(l.vins, r.vins), false) as same_vin,
+        l.last_seen < r.first_seen or r.last_seen < l.first_seen as periods_follow,
+        greatest(l.name_share, r.name_share) >= $common_name_share and coalesce(l.name_key = r.name_key, false)
+            as common_name
+    from scored
+    join signatures as l on l.signature_id = scored.signature_id_l
+    join signatures as r on r.signature_id = scored.signature_id_r
+    where l.profile_id <> r.profile_id
+)
+
+select
+    profile_id_l,
+    profile_id_r,
+    signature_id_l,
+    signature_id_r,
+    match_probability,
+    case
+        when different_ids then 'different_ids'
+        when (same_mobile or same_address) and given_names_differ
+             and not (same_id or same_birth_date or same_email or same_vin) then 'family'
+        when same_vin and not names_agree and periods_follow then 'next_owner'
+        when common_name and not (same_mobile or same_id or same_birth_date or same_email or same_vin or same_address)
+            then 'common_name'
+    end as must_not_link
+from pairs
