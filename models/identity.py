@@ -33,7 +33,7 @@ class IdentitySettings(BaseModel):
     """Thresholds and seeds of identity resolution."""
 
     match_threshold: float = Field(
-        0.9, description="Splink match probability at or above which two profiles are one customer "
+        0.95, description="Splink match probability at or above which two profiles are one customer "
                          "(calibrated on labelled data: bench/RESULTS.md, identity threshold).")
     score_floor: float = Field(
         0.5, description="Pairs scored at or above this are kept in identity.signature_pairs, so the "
@@ -43,8 +43,10 @@ class IdentitySettings(BaseModel):
                           "(Jon Smith, John Smith): a shared car under names that do not agree is "
                           "the next owner.")
     common_name_share: float = Field(
-        5e-4, description="A name key carried by at least this share of signatures is common (张伟): "
-                          "sharing it needs a second strong agreement to link.")
+        5e-4, description="A name key carried by at least this share of signatures, and by at least "
+                          "common_name_min_count, is common (张伟): sharing it needs a second strong "
+                          "agreement to link.")
+    common_name_min_count: int = Field(10, description="See common_name_share.")
     max_household_size: int = Field(
         6, description="A mobile or address shared by more customers than this is not a household's.")
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
@@ -155,7 +157,8 @@ COMPARISONS = {
 PREDICTION_BLOCKS = (
     ("mobile",), ("id_number",), ("name_key", "birth_ymd"), ("name_key", "address_norm"), ("name_key", "postcode"),
     ("family_key", "birth_ymd"), ("given_key", "birth_ymd"), ("birth_ymd", "postcode"), ("name_key", "email"),
-    ("vins",),
+    ("family_key", "postcode"), ("given_key", "postcode"), ("family_key", "address_norm"),
+    ("given_key", "address_norm"), ("birth_ymd", "id_number_prefix"), ("vins",),
 )
 """Pairs are scored only within these blocks (those whose columns the data has)."""
 
@@ -178,6 +181,7 @@ class ProfileLinks:
     learned: list[str] = field(default_factory=list)
     defaulted: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
+    probability_two_random_records_match: float | None = None
 
 
 def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -200,21 +204,21 @@ def _label(level) -> str | None:
     return vars(level).get("label_for_charts")
 
 
-def _configured(levels: list, name: str, defaults: dict, exact_u: dict[str, float]) -> cl.CustomComparison:
+def _configured(levels: list, name: str, defaults: dict, fixed_u: dict[str, float]) -> cl.CustomComparison:
     """The comparison with the shipped m and u on each level (training replaces what it can), and
     the exact u of its exact-match level, fixed."""
     shipped = defaults.get("comparisons", {}).get(name, {})
     for level in levels:
         label = "else" if isinstance(level, cll.ElseLevel) else _label(level)
-        if label in shipped:
+        if label in shipped and shipped[label]["m"] is not None:
             level.configure(m_probability=shipped[label]["m"], u_probability=shipped[label]["u"])
-    if name in exact_u:
+    if name in fixed_u:
         exact = next(level for level in levels if _label(level) == "exact")
-        exact.configure(u_probability=exact_u[name], fix_u_probability=True)
+        exact.configure(u_probability=fixed_u[name], fix_u_probability=True)
     return cl.CustomComparison(output_column_name=name, comparison_levels=levels)
 
 
-def _exact_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
+def exact_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
     """The chance that two different signatures share a value of `column`: sum n_v (n_v - 1) /
     N (N - 1) over the non-null values. Two million sampled pairs see an exact address match (u
     near 1e-6) once or not at all; at scale 1, a sample that missed it made the model accept 54
@@ -228,9 +232,9 @@ EXACT_COLUMNS = {"name": "name_norm", "mobile": "mobile", "id_number": "id_numbe
                  "address": "address_norm", "postcode": "postcode", "email": "email", "dealer": "dealer_code"}
 
 
-def linkage_model(present: set[str], defaults: dict, exact_u: dict[str, float]) -> SettingsCreator:
+def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float]) -> SettingsCreator:
     """The Fellegi-Sunter model over signatures, with the comparisons and blocks the data has."""
-    comparisons = [_configured(build(), name, defaults, exact_u)
+    comparisons = [_configured(build(), name, defaults, fixed_u)
                    for name, (needs, build) in COMPARISONS.items() if set(needs) <= present]
     blocks = [block_on(*b, arrays_to_explode=["vins"] if "vins" in b else None)
               for b in PREDICTION_BLOCKS if set(b) <= present]
@@ -272,25 +276,24 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
     con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
                 "match_probability double)")
     # Splink reads the columns of unqualified table names only
-    con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)} "
-                f"from {signatures_table}")
+    con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)}, "
+                f"left(id_number, 3) as id_number_prefix from {signatures_table}")
     n = con.execute("select count(*) from signatures_to_link").fetchone()[0]
     if n < 2:
         return ProfileLinks("not scored: fewer than two signatures", pl.DataFrame())
     present = present_columns(con, "signatures_to_link")
     defaults = default_parameters()
-    exact_u = {name: u for name, column in EXACT_COLUMNS.items()
-               if column in present and (u := _exact_u(con, "signatures_to_link", column)) is not None}
+    fixed_u = {name: u for name, column in EXACT_COLUMNS.items()
+               if column in present and (u := exact_u(con, "signatures_to_link", column)) is not None}
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, exact_u),
+    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, fixed_u),
                     log_level="WARNING")
     trained = []
-    rules = [block_on(*r) for r in DETERMINISTIC_RULES if set(r) <= present]
-    try:
-        linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
+    rules = [r for r in DETERMINISTIC_RULES if set(r) <= present]
+    # with no pair any rule links, Splink would estimate lambda as 0: it keeps its shipped value
+    if any(pairs_sharing(con, "signatures_to_link", r) for r in rules):
+        linker.training.estimate_probability_two_random_records_match([block_on(*r) for r in rules], recall=0.8)
         trained.append("lambda")
-    except Exception:  # noqa: BLE001 - no rule pairs: lambda keeps its shipped value
-        pass
     try:
         linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_max_pairs, seed=settings.seed)
         trained.append("u")
@@ -318,7 +321,8 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
     db_api.delete_tables_created_by_splink_from_db()
     status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
     return ProfileLinks(status, parameters(model), sorted(learned), sorted(set(used) - learned),
-                        blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"])
+                        blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
+                        model["probability_two_random_records_match"])
 
 
 def parameters(model: dict) -> pl.DataFrame:
@@ -329,8 +333,9 @@ def parameters(model: dict) -> pl.DataFrame:
         for level in comparison["comparison_levels"]:
             if level.get("is_null_level"):
                 continue
+            else_level = level["sql_condition"].strip().upper() == "ELSE"
             rows.append({"comparison": comparison["output_column_name"],
-                         "level": level.get("label_for_charts") or level["sql_condition"],
+                         "level": "else" if else_level else level.get("label_for_charts") or level["sql_condition"],
                          "m": level.get("m_probability"), "u": level.get("u_probability")})
     return pl.DataFrame(rows)
 

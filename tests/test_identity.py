@@ -3,13 +3,15 @@ the sample against the generator's truth."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import polars as pl
 import pytest
 from splink import DuckDBAPI, Linker
 
 import sql
-from models.identity import IdentitySettings, profile_model, set_exact_match_u
+from models.identity import COMPARISONS, default_parameters, exact_u, linkage_model
 from tests.conftest import SAMPLE_TRUTH, query, run_pipeline, write_file
 
 SERVICE_HEADER = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,address\n"
@@ -151,25 +153,85 @@ def test_sample_accuracy_against_the_truth(sample_run):
             from merged
             join persons x on cast(x.person_id as bigint) = merged.p1
             join persons y on cast(y.person_id as bigint) = merged.p2""").fetchone()
-    assert precision >= 0.995 and recall >= 0.98, (precision, recall)
+    assert precision >= 0.995 and recall >= 0.99, (precision, recall)
     assert wrong == (0, 0, 0)
 
 
 def test_exact_match_u_is_the_share_of_record_pairs_sharing_the_value():
     """u of an exact-match level, computed rather than sampled: mobiles A, A, B, C and a null
-    give 1 sharing pair of 4 * 3 / 2, so 1/6; the last level takes the rest."""
+    give 1 sharing pair of 4 * 3 / 2, so 1/6; a value every record shares tells nothing (None)."""
     con = duckdb.connect()
-    con.execute("create table to_train as select * from (values "
-                "(1, 'a', 'a', 'A', null, null, null, null, 'D1'), (2, 'b', 'b', 'A', null, null, null, null, 'D1'), "
-                "(3, 'c', 'c', 'B', null, null, null, null, 'D1'), (4, 'd', 'd', 'C', null, null, null, null, 'D2'), "
-                "(5, 'e', 'e', null, null, null, null, null, 'D2')) as t(profile_id, name_norm, name_key, mobile, "
-                "id_number, birth_date, address_norm, email, dealer_code)")
-    linker = Linker(DuckDBAPI(connection=con).register("to_train"), profile_model(IdentitySettings()))
-    exact = set_exact_match_u(con, "to_train", linker)
-    assert exact == {"mobile": pytest.approx(1 / 6), "dealer_code": pytest.approx((3 * 2 + 2 * 1) / (5 * 4))}
-    mobile = next(c for c in linker._settings_obj.comparisons if c.output_column_name == "mobile")
-    exact_level, other_levels = [level for level in mobile.comparison_levels if not level.is_null_level]
-    assert (exact_level.u_probability, other_levels.u_probability) == (pytest.approx(1 / 6), pytest.approx(5 / 6))
-    exact_level._add_trained_u_probability(0.5, "a sampled estimate")
-    linker._populate_m_u_from_trained_values()  # what Splink does after each training step
-    assert exact_level.u_probability == pytest.approx(1 / 6)
+    con.execute("create table t as select * from (values ('A', 'D1'), ('A', 'D1'), ('B', 'D1'), ('C', 'D1'), "
+                "(null, 'D1')) as t(mobile, dealer_code)")
+    assert exact_u(con, "t", "mobile") == pytest.approx(1 / 6)
+    assert exact_u(con, "t", "dealer_code") is None
+
+
+PERSON = {"name_norm": None, "name_key": None, "given_key": None, "family_key": None, "name_script": "latin",
+          "mobile": None, "id_number": None, "birth_ymd": None, "address_norm": None, "postcode": None,
+          "email": None, "vins": [], "first_seen": dt.date(2024, 1, 1), "last_seen": dt.date(2024, 12, 31),
+          "dealer_code": "D1"}
+
+
+@pytest.mark.parametrize(("left", "right", "comparison", "level"), [
+    ({"name_norm": "john smith", "name_key": "john smith"}, {"name_norm": "john smith", "name_key": "john smith"},
+     "name", "exact"),
+    ({"name_norm": "张伟", "name_key": "wei zhang"}, {"name_norm": "wei zhang", "name_key": "wei zhang"},
+     "name", "same sound"),
+    ({"name_norm": "smith john", "name_key": "johm smith", "given_key": "smith", "family_key": "johm"},
+     {"name_norm": "johm smith", "name_key": "johm smitt", "given_key": "johm", "family_key": "smith"},
+     "name", "parts swapped"),
+    ({"name_norm": "jon smithe", "name_key": "jon smithe", "given_key": "jon", "family_key": "smithe"},
+     {"name_norm": "john smith", "name_key": "john smith", "given_key": "john", "family_key": "smith"},
+     "name", "both parts close"),
+    ({"name_norm": "john smith", "name_key": "john smith", "given_key": "john", "family_key": "smith"},
+     {"name_norm": "jonathan smith", "name_key": "jonathan smith", "given_key": "jonathan", "family_key": "smith"},
+     "name", "one part same, other close"),
+    ({"name_norm": "anna maria lee", "name_key": "anna lee maria"}, {"name_norm": "anna lee", "name_key": "anna lee"},
+     "name", "token missing or extra"),
+    ({"name_norm": "mary smith", "name_key": "mary smith", "given_key": "mary", "family_key": "smith"},
+     {"name_norm": "peter smith", "name_key": "peter smith", "given_key": "peter", "family_key": "smith"},
+     "name", "one part same"),
+    ({"birth_ymd": "19800512"}, {"birth_ymd": "19800521"}, "birth_date", "one digit off or swapped"),
+    ({"birth_ymd": "19800612"}, {"birth_ymd": "19801206"}, "birth_date", "month and day swapped"),
+    ({"birth_ymd": "19800612"}, {"birth_ymd": "19810712"}, "birth_date", "two digits off"),
+    ({"id_number": "6794161"}, {"id_number": "6794611"}, "id_number", "one typo"),
+    ({"id_number": "6794161"}, {"id_number": "6749611"}, "id_number", "two typos"),
+    ({"mobile": "13800138000"}, {"mobile": "13800138001"}, "mobile", "one digit off"),
+    ({"postcode": "2795"}, {"postcode": "2759"}, "postcode", "one digit off"),
+    ({"address_norm": "11cochranecrescentspylawfarm"}, {"address_norm": "11cochranecrescentspylawfarms"},
+     "address", "close"),
+    ({"vins": [V1]}, {"vins": [V1, V2]}, "vin", "same car, overlapping"),
+    ({"vins": [V1], "last_seen": dt.date(2022, 5, 1)}, {"vins": [V1], "first_seen": dt.date(2024, 6, 1)},
+     "vin", "same car"),
+])
+def test_each_comparison_level_is_reached(left, right, comparison, level):
+    """The level a pair of records falls into, scored by the model as built for a data set with
+    every field."""
+    con = duckdb.connect()
+    columns = {c for needs, _ in COMPARISONS.values() for c in needs}
+    model = linkage_model(columns, default_parameters(), {})
+    records = pl.DataFrame([PERSON | {"signature_id": 1} | left, PERSON | {"signature_id": 2} | right])
+    con.register("records", records.to_arrow())
+    con.execute("create table pair as select * from records")
+    linker = Linker(DuckDBAPI(connection=con).register("pair"), model)
+    scored = linker.inference.score_pair(records.row(0, named=True), records.row(1, named=True)).as_pandas_dataframe()
+    saved = linker.misc.save_model_to_json()
+    levels = next(c for c in saved["comparisons"] if c["output_column_name"] == comparison)["comparison_levels"]
+    labels = {len(levels) - 1 - i: lv.get("label_for_charts") for i, lv in enumerate(levels)}
+    assert labels[scored[f"gamma_{comparison}"].iloc[0]] == level
+
+def test_a_folder_too_small_to_train_on_scores_with_the_shipped_parameters(tmp_path):
+    """One dealer, three records: no block has pairs to train on, so the model scores with the
+    parameters shipped in models/identity_defaults.json, says so, and still links the customer
+    who came back with a mobile one digit off and the same ID."""
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_file(landing, "D01/service/ro.csv", SERVICE_HEADER + "\n".join([
+        "A1,2024-01-05,500,LSVAU2180N2183291,C1,王芳,13800138000,11010519491231002X,北京人民路1号",
+        "A2,2024-06-05,500,LSVAU2180N2183291,C2,王芳,13800138001,11010519491231002X,北京人民路1号",
+        "B1,2024-02-05,600,LSVAU2180N2183292,C3,李强,13700137000,,上海淮海路2号",
+    ]) + "\n")
+    run_pipeline(landing, out)
+    status, learned = query(out, "select status, learned from identity.linkage_model")[0]
+    assert status.startswith("shipped parameters") and learned == ""
+    assert customer_of(out, "D01", "A1") == customer_of(out, "D01", "A2") != customer_of(out, "D01", "B1")

@@ -7,6 +7,7 @@ not; customer ids stay stable across runs into the same output.
 from __future__ import annotations
 
 import dagster as dg
+import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
@@ -56,7 +57,8 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
     valid IDs, family, a car's next owner, a common name alone). Also writes identity.profiles,
     identity.signature_pairs (every pair scored above the floor, with its veto) and
     identity.profile_clusters (clusters that held two people for certain split by their weakest
-    links)."""
+    links), and the model's parameters and what was learned (identity.linkage_parameters,
+    identity.linkage_model)."""
     settings = IdentitySettings()
     with warehouse.connect() as con:
         with stopwatch() as timing:
@@ -64,7 +66,8 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
             model = score_signatures(con, "identity.signatures", "identity.scored_signature_pairs", settings)
             sql.materialize(con, "intermediate/identity/int_identity_signature_pairs", "identity.signature_pairs",
                             min_name_similarity=settings.min_name_similarity,
-                            common_name_share=settings.common_name_share)
+                            common_name_share=settings.common_name_share,
+                            common_name_min_count=settings.common_name_min_count)
             sql.materialize(con, "intermediate/identity/int_identity_links", "identity.profile_links",
                             match_threshold=settings.match_threshold)
             connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
@@ -72,6 +75,11 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
             sql.materialize(con, "intermediate/identity/int_identity_profile_conflicts", "identity.profile_conflicts")
             split = split_conflicting_clusters(con, "identity.profile_clusters_linked", "identity.profile_links",
                                                "identity.profile_conflicts", "identity.profile_clusters")
+            sql.store_frame(con, "identity.linkage_parameters", model.parameters)
+            sql.store_frame(con, "identity.linkage_model", pl.DataFrame({
+                "status": [model.status], "learned": [", ".join(model.learned)],
+                "shipped": [", ".join(model.defaulted)], "training": [", ".join(model.blocks)],
+                "probability_two_random_records_match": [model.probability_two_random_records_match]}))
         vetoes = dict(con.execute("select must_not_link, count(*) from identity.signature_pairs "
                                   "where must_not_link is not null group by 1").fetchall())
         bands = con.execute("select floor(match_probability * 20) / 20 as band, count(*) as pairs "

@@ -84,10 +84,10 @@ rfm_valid = _quality_check(
 abc_tiers_valid = _quality_check(
     "abc_tiers_valid", abc, "abc_tiers",
     {"duplicate_keys": ZERO, "unknown_abc_tiers": ZERO, "negative_amounts": ZERO,
-     "a_value_share": (A_SHARE, A_SHARE + 0.05), "a_customer_share": (0.0, A_SHARE)},
+     "a_value_share": (A_SHARE, A_SHARE + 0.05), "a_value_share_before_last": (0.0, A_SHARE)},
     [],
     "analytics.abc_tiers: one row per customer, tiers A/B/C, no negative value; the A tier brings 80-85% of "
-    "the value with fewer than 80% of the customers (judged from 100 customers on).",
+    "the value, and less without its last customer (judged from 100 customers on).",
     min_customers=SETTINGS.min_customers)
 
 lifecycle_valid = _quality_check(

@@ -2,7 +2,7 @@
 -- profiles they belong to and, where the pair must never link whatever its score, why:
 --   different_ids  two different valid resident IDs or credit codes: two people for certain
 --   family         a shared mobile or address, given names clearly different, and nothing else in
---                  common (no ID, birth date, email or car)
+--                  common (no ID within a typo, birth date, email or car)
 --   next_owner     a shared VIN under different names, one owner's records ending before the
 --                  other's begin: a used car's previous and next owner
 --   common_name    the same common name (name_share) and no second strong agreement
@@ -42,14 +42,14 @@ pairs as (
         end as given_names_differ,
         coalesce(l.mobile = r.mobile, false) as same_mobile,
         coalesce(l.address_norm = r.address_norm, false) as same_address,
-        coalesce(l.id_number = r.id_number, false) as same_id,
+        coalesce(damerau_levenshtein(l.id_number, r.id_number) <= 1, false) as same_id,
         coalesce(l.birth_date = r.birth_date, false) as same_birth_date,
         coalesce(l.email = r.email, false) as same_email,
         coalesce(l.postcode = r.postcode, false) as same_postcode,
         coalesce(list_has_any(l.vins, r.vins), false) as same_vin,
         l.last_seen < r.first_seen or r.last_seen < l.first_seen as periods_follow,
-        greatest(l.name_share, r.name_share) >= $common_name_share and coalesce(l.name_key = r.name_key, false)
-            as common_name
+        l.name_share >= $common_name_share and l.name_count >= $common_name_min_count
+            and coalesce(l.name_key = r.name_key, false) as common_name
     from scored
     join signatures as l on l.signature_id = scored.signature_id_l
     join signatures as r on r.signature_id = scored.signature_id_r

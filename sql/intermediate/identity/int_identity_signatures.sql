@@ -9,8 +9,9 @@
 --               for a Chinese name in one field, its (compound) surname and the rest
 --   name_script han or latin: Jaro-Winkler on pinyin syllables says nothing, so only Latin names
 --               are compared by it
---   name_share  the share of signatures with this name_key (a 张伟 is common, a shared rare name
---               is evidence)
+--   name_count, name_share
+--               how many signatures carry this name_key, and their share (a 张伟 is common, a
+--               shared rare name is evidence)
 --   vins        every VIN the signature's records name, sorted
 with records as (
     select * from identity.records
@@ -128,5 +129,6 @@ select
     row_number() over (order by signature_key) as signature_id,
     *,
     strftime(birth_date, '%Y%m%d') as birth_ymd,
+    count(*) over (partition by name_key) as name_count,
     count(*) over (partition by name_key) / count(*) over () as name_share
 from keyed
