@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -47,7 +48,9 @@ def landing_folder(bench_dir: Path, scale: float, seed: int) -> Path:
     dealers, customers = max(6, round(200 * scale)), round(1_000_000 * scale)
     landing = bench_dir / f"landing_scale{scale:g}"
     marker = landing / ".generated.json"
-    wanted = {"dealers": dealers, "customers": customers, "seed": seed}
+    # the generator's own source is part of the key: a harsher generator writes a new folder
+    generator_hash = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "generator").glob("*.py"))))
+    wanted = {"dealers": dealers, "customers": customers, "seed": seed, "generator": generator_hash.hexdigest()[:16]}
     if marker.exists() and json.loads(marker.read_text()) == wanted:
         return landing
     print(f"generating {dealers} dealers, {customers} customers -> {landing}", flush=True)
@@ -223,6 +226,21 @@ def main() -> None:
     results_path.write_text(json.dumps(results, indent=2))
     print(json.dumps(run, indent=2))
     _append_summary(run, pipeline["summary"])
+    _append_public_data()
+
+
+def _append_public_data() -> None:
+    """Identity on the Febrl sets and the sample, and the threshold curve (bench/public_data.py)."""
+    from bench import public_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = public_data.run_all(Path(tmp))
+    text = (f"\nIdentity on public data and the sample ({time.strftime('%Y-%m-%d')}, `python -m bench.public_data`):\n\n"
+            + public_data.summary_markdown(results) + "\nPrecision / recall by match threshold:\n\n"
+            + public_data.calibration_markdown(results))
+    print(text)
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+        out.write(text)
 
 
 def _append_summary(run: dict, summary: list[str]) -> None:

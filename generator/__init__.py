@@ -16,6 +16,7 @@ import polars as pl
 from generator.contacts import (CONTACT_HEADERS, OUTCOME_CN, PURPOSE_CN, car_km_per_day, dealer_diligence,
                                 make_contact_log, staff_names)
 from generator.events import make_sales, make_vehicles, make_visits
+from generator.harsh import harden, movers
 from generator.people import dealer_quality, make_people, misspell
 from generator.writer import (HEADERS, SALES_COLUMNS, SERVICE_COLUMNS, dealer_profiles, format_dates, render,
                               spell_mobiles, write_csv)
@@ -142,6 +143,13 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
     out.mkdir(parents=True)
     dealer_table.drop("region_code", "postcode").write_csv(out / "dealers.csv")
     profiles = dealer_profiles(rng, dealers)
+    # a harsher world, from a stream of its own: movers, second accounts, typed mobiles, pinyin names
+    # where the DMS takes Latin script (the US-style one)
+    harsh_rng = np.random.default_rng([seed, 31])
+    moved = movers(harsh_rng, people)
+    latin_dealers = [i for i, profile in enumerate(profiles) if profile.header_style == 2]
+    sales = harden(harsh_rng, sales, moved, "sale_date", latin_dealers)
+    service = harden(harsh_rng, service, moved, "open_date", latin_dealers)
     records = []
     misfiled = []
     for source, frame, columns, date_col, amount_col, id_col in (
@@ -157,6 +165,10 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
             cols = (["dealer_code"] if profile.header_style == 1 else []) + columns
             if source == "service" and dealer == 3 % dealers and year == 2022:
                 cols = [c for c in cols if c != "open_date"]  # one export missing a required column
+            if source == "service" and dealer == 4 % dealers and year == 2021:
+                cols = [c for c in cols if c not in ("mobile", "id_number")]  # an export without contacts
+            if source == "service" and dealer == 5 % dealers and year == 2023:
+                cols = [c for c in cols if c != "customer_no"]  # an export without customer numbers
             rendered = render(part, cols, profile, rng)
             if date_col in cols:
                 rendered = _apply_broken_values(rendered, part, HEADERS[date_col][profile.header_style],

@@ -137,8 +137,13 @@ def render(frame: pl.DataFrame, columns: list[str], profile: Profile, rng: np.ra
         out[column] = values.cast(pl.Utf8)
     rendered = pl.DataFrame(out)
     if profile.header_style == 2:  # US-style DMS: name split in two
+        # a Chinese name: surname first, one character; a Latin one ("Wei Zhang"): surname last
         name = rendered["customer_name"]
-        rendered = rendered.with_columns(LastName=name.str.slice(0, 1), FirstName=name.str.slice(1)).drop("customer_name")
+        latin = name.str.contains(" ")
+        rendered = rendered.with_columns(
+            LastName=pl.when(latin).then(name.str.extract(r"(\S+)$")).otherwise(name.str.slice(0, 1)),
+            FirstName=pl.when(latin).then(name.str.extract(r"^(.*) \S+$")).otherwise(name.str.slice(1)),
+        ).drop("customer_name")
     return rendered.rename({c: HEADERS[c][profile.header_style] for c in rendered.columns if c in HEADERS})
 
 

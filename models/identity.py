@@ -52,6 +52,10 @@ class IdentitySettings(BaseModel):
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
     u_max_pairs: float = Field(2e6, description="Pairs sampled to estimate u probabilities.")
     em_max_pairs: float = Field(2e6, description="Pairs per expectation-maximisation training block.")
+    max_block_pairs: float = Field(
+        5e6, description="A scoring block that would compare more pairs than this is left out (a "
+                         "surname and a city's postcode, at a large network): the others still find "
+                         "the pairs, and the asset's metadata names the blocks used.")
     min_training_pairs: int = Field(
         50, description="A training block with fewer pairs than this is skipped; what no block "
                         "trains keeps its shipped parameters.")
@@ -182,6 +186,7 @@ class ProfileLinks:
     defaulted: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     probability_two_random_records_match: float | None = None
+    scoring_blocks: list[str] = field(default_factory=list)
 
 
 def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -232,12 +237,14 @@ EXACT_COLUMNS = {"name": "name_norm", "mobile": "mobile", "id_number": "id_numbe
                  "address": "address_norm", "postcode": "postcode", "email": "email", "dealer": "dealer_code"}
 
 
-def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float]) -> SettingsCreator:
-    """The Fellegi-Sunter model over signatures, with the comparisons and blocks the data has."""
+def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float],
+                  blocks: tuple[tuple[str, ...], ...] = PREDICTION_BLOCKS) -> SettingsCreator:
+    """The Fellegi-Sunter model over signatures, with the comparisons the data has, scoring the
+    pairs of `blocks`."""
     comparisons = [_configured(build(), name, defaults, fixed_u)
                    for name, (needs, build) in COMPARISONS.items() if set(needs) <= present]
     blocks = [block_on(*b, arrays_to_explode=["vins"] if "vins" in b else None)
-              for b in PREDICTION_BLOCKS if set(b) <= present]
+              for b in blocks if set(b) <= present]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="signature_id",
@@ -280,13 +287,18 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
                 f"left(id_number, 3) as id_number_prefix from {signatures_table}")
     n = con.execute("select count(*) from signatures_to_link").fetchone()[0]
     if n < 2:
-        return ProfileLinks("not scored: fewer than two signatures", pl.DataFrame())
+        return ProfileLinks("not scored: fewer than two signatures", parameters({"comparisons": []}))
     present = present_columns(con, "signatures_to_link")
+    if not any(set(needs) <= present for needs, _ in COMPARISONS.values()):
+        return ProfileLinks("not scored: no field the model compares differs between signatures",
+                            parameters({"comparisons": []}))
     defaults = default_parameters()
     fixed_u = {name: u for name, column in EXACT_COLUMNS.items()
                if column in present and (u := exact_u(con, "signatures_to_link", column)) is not None}
+    scoring_blocks = tuple(b for b in PREDICTION_BLOCKS if set(b) <= present and (
+        "vins" in b or pairs_sharing(con, "signatures_to_link", b) <= settings.max_block_pairs))
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, fixed_u),
+    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, fixed_u, scoring_blocks),
                     log_level="WARNING")
     trained = []
     rules = [r for r in DETERMINISTIC_RULES if set(r) <= present]
@@ -322,7 +334,7 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
     status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
     return ProfileLinks(status, parameters(model), sorted(learned), sorted(set(used) - learned),
                         blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
-                        model["probability_two_random_records_match"])
+                        model["probability_two_random_records_match"], ["+".join(b) for b in scoring_blocks])
 
 
 def parameters(model: dict) -> pl.DataFrame:
@@ -337,7 +349,7 @@ def parameters(model: dict) -> pl.DataFrame:
             rows.append({"comparison": comparison["output_column_name"],
                          "level": "else" if else_level else level.get("label_for_charts") or level["sql_condition"],
                          "m": level.get("m_probability"), "u": level.get("u_probability")})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema={"comparison": pl.Utf8, "level": pl.Utf8, "m": pl.Float64, "u": pl.Float64})
 
 
 def connected_components(con: duckdb.DuckDBPyConnection, nodes_table: str, node_column: str,

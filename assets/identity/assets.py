@@ -88,6 +88,7 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
             con, "identity.profile_links", timing["seconds"], threshold=settings.match_threshold,
             model=model.status, learned=", ".join(model.learned) or "none",
             shipped=", ".join(model.defaulted) or "none", training=", ".join(model.blocks),
+            scoring_blocks=", ".join(model.scoring_blocks),
             parameters=markdown_table(model.parameters), scored_pairs_by_band=markdown_table(bands),
             calibration=dg.MetadataValue.md(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else "none",
             clusters_split=split, **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))

@@ -5,7 +5,8 @@
 --                  common (no ID within a typo, birth date, email or car)
 --   next_owner     a shared VIN under different names, one owner's records ending before the
 --                  other's begin: a used car's previous and next owner
---   common_name    the same common name (name_share) and no second strong agreement
+--   common_name    the same common name (carried by at least $common_name_min_count profiles and
+--                  $common_name_share of them) and no second strong agreement
 with scored as (
     select * from identity.scored_signature_pairs
 ),
@@ -15,6 +16,21 @@ signatures as (
     from identity.signatures as signatures
     join identity.rule_clusters as rule_clusters using (signature_key)
     join identity.profiles as profiles on profiles.rule_cluster = rule_clusters.cluster
+),
+
+name_profiles as (
+    -- profiles, not signatures: one customer with many signatures does not make a name common
+    select name_key, count(distinct profile_id) as n_profiles
+    from signatures
+    where name_key is not null
+    group by name_key
+),
+
+common_names as (
+    select name_key
+    from name_profiles
+    where n_profiles >= $common_name_min_count
+      and n_profiles >= $common_name_share * (select count(distinct profile_id) from signatures)
 ),
 
 pairs as (
@@ -48,8 +64,8 @@ pairs as (
         coalesce(l.postcode = r.postcode, false) as same_postcode,
         coalesce(list_has_any(l.vins, r.vins), false) as same_vin,
         l.last_seen < r.first_seen or r.last_seen < l.first_seen as periods_follow,
-        l.name_share >= $common_name_share and l.name_count >= $common_name_min_count
-            and coalesce(l.name_key = r.name_key, false) as common_name
+        coalesce(l.name_key = r.name_key, false) and l.name_key in (select name_key from common_names)
+            as common_name
     from scored
     join signatures as l on l.signature_id = scored.signature_id_l
     join signatures as r on r.signature_id = scored.signature_id_r

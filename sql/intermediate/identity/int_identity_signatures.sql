@@ -1,7 +1,8 @@
 -- One row per distinct identity signature (every field the linkage model compares), with the keys
 -- the model and the rules compare:
---   name_key    a person's name tokens, sorted, each Chinese character by its toneless pinyin (so
---               homophones, traditional forms and both name orders meet: 张伟 = 張偉 = Wei Zhang);
+--   name_key    a person's surname and given name, sorted, Chinese characters by their toneless
+--               pinyin, a Chinese part as one token (so homophones, traditional forms, both orders
+--               and Latin script meet: 韩博丽 = 韓博麗 = Boli Han);
 --               a company's name in order, its legal form taken out (有限公司 = 有限责任公司 =
 --               Co., Ltd.), never sorted
 --   family_key, given_key
@@ -9,9 +10,6 @@
 --               for a Chinese name in one field, its (compound) surname and the rest
 --   name_script han or latin: Jaro-Winkler on pinyin syllables says nothing, so only Latin names
 --               are compared by it
---   name_count, name_share
---               how many signatures carry this name_key, and their share (a 张伟 is common, a
---               shared rare name is evidence)
 --   vins        every VIN the signature's records name, sorted
 with records as (
     select * from identity.records
@@ -37,7 +35,10 @@ signatures as (
         max(coalesce(id_birth_date, birth_date)) as birth_date,
         max(email) as email,
         max(postcode) as postcode,
-        bool_or(customer_type = 'company') or bool_or(id_type = 'company') as is_company,
+        -- a service export may carry no customer type: a company also by its ID or its name
+        bool_or(customer_type = 'company') or bool_or(id_type = 'company')
+            or bool_or(regexp_matches(name_norm, '(公司|集团|co\.,? ?ltd|limited|corporation|inc\.)'))
+            as is_company,
         list_sort(list_distinct(list(vin) filter (where vin is not null))) as vins,
         count(*) as n_records,
         min(event_date) as first_seen,
@@ -85,36 +86,36 @@ spelled as (
 ),
 
 tokens as (
+    -- a Chinese part's syllables are one token (博丽 -> boli, as a Latin-script clerk writes it)
     select
         text,
         has_han,
         list_filter(string_split(regexp_replace(romanized, '[^a-z0-9]+', ' ', 'g'), ' '), lambda t: t <> '')
-            as tokens
+            as syllables
     from spelled
 ),
 
-keyed as (
+parts as (
     select
         signatures.*,
-        case
-            when signatures.is_company then nullif(array_to_string(company_tokens.tokens, ' '), '')
-            else nullif(array_to_string(list_sort(name_tokens.tokens), ' '), '')
-        end as name_key,
-        case when name_tokens.has_han then 'han' when name_tokens.tokens is not null then 'latin' end
-            as name_script,
+        company_tokens.syllables as company_syllables,
+        name_tokens.syllables as name_syllables,
+        name_tokens.has_han as name_has_han,
         case
             when signatures.is_company then null
             when signatures.family_name is not null or signatures.given_name is not null
-                then nullif(array_to_string(family_tokens.tokens, ' '), '')
-            when name_tokens.has_han and len(name_tokens.tokens) between 2 and 4
-                then array_to_string(name_tokens.tokens[1:surname_length(signatures.name_norm)], ' ')
+                then nullif(case when family_tokens.has_han then array_to_string(family_tokens.syllables, '')
+                                 else array_to_string(family_tokens.syllables, ' ') end, '')
+            when name_tokens.has_han and len(name_tokens.syllables) >= 2
+                then array_to_string(name_tokens.syllables[1:surname_length(signatures.name_norm)], '')
         end as family_key,
         case
             when signatures.is_company then null
             when signatures.family_name is not null or signatures.given_name is not null
-                then nullif(array_to_string(given_tokens.tokens, ' '), '')
-            when name_tokens.has_han and len(name_tokens.tokens) between 2 and 4
-                then array_to_string(name_tokens.tokens[surname_length(signatures.name_norm) + 1:], ' ')
+                then nullif(case when given_tokens.has_han then array_to_string(given_tokens.syllables, '')
+                                 else array_to_string(given_tokens.syllables, ' ') end, '')
+            when name_tokens.has_han and len(name_tokens.syllables) >= 2
+                then array_to_string(name_tokens.syllables[surname_length(signatures.name_norm) + 1:], '')
         end as given_key
     from signatures
     left join company_names using (name_norm)
@@ -122,13 +123,24 @@ keyed as (
     left join tokens as company_tokens on company_tokens.text = company_names.company_norm
     left join tokens as family_tokens on family_tokens.text = signatures.family_name
     left join tokens as given_tokens on given_tokens.text = signatures.given_name
+),
+
+keyed as (
+    select
+        * exclude (company_syllables, name_syllables, name_has_han),
+        case
+            when is_company then nullif(array_to_string(company_syllables, ' '), '')
+            when family_key is not null or given_key is not null then array_to_string(list_sort(list_filter(
+                string_split(concat_ws(' ', family_key, given_key), ' '), lambda t: t <> '')), ' ')
+            else nullif(array_to_string(list_sort(name_syllables), ' '), '')
+        end as name_key,
+        case when name_has_han then 'han' when name_syllables is not null then 'latin' end as name_script
+    from parts
 )
 
 select
     -- small integer ids keep Splink fast
     row_number() over (order by signature_key) as signature_id,
     *,
-    strftime(birth_date, '%Y%m%d') as birth_ymd,
-    count(*) over (partition by name_key) as name_count,
-    count(*) over (partition by name_key) / count(*) over () as name_share
+    strftime(birth_date, '%Y%m%d') as birth_ymd
 from keyed
