@@ -201,6 +201,7 @@ def generate_landing(out: Path, truth: Path, dealers: int, customers: int, seed:
                                    .otherwise(pl.col("broken"))).drop("misfiled")
     records.write_csv(truth / "records.csv")
     owned.select("vin", "person_id", "owned_from", "owned_to", "new_or_used").write_csv(truth / "ownership.csv")
+    moved.write_csv(truth / "movers.csv")
     contact_log.with_columns(dealer_code=dealer_table["dealer_code"].gather(contact_log["dealer"])).drop(
         "dealer").write_csv(truth / "contacts.csv")
     pl.DataFrame({"dealer_code": dealer_table["dealer_code"], "follow_up_rate": diligence}).hstack(quality).write_csv(

@@ -57,9 +57,18 @@ def test_mobiles_and_ids_match_the_people_behind_them(sample_run):
     )
     joined = (clean.join(records.filter(pl.col("source") == "service"), on=["dealer_code", "record_id"])
                    .join(persons, on="person_id", suffix="_true"))
-    with_mobile = joined.filter(pl.col("mobile").is_not_null())
+    # a record gives the person's mobile, or the new one of a person who moved, or one typed with
+    # one digit wrong (about 1%)
+    movers = pl.read_csv(SAMPLE_TRUTH / "movers.csv", infer_schema=False).select("person_id", "new_mobile")
+    with_mobile = joined.filter(pl.col("mobile").is_not_null()).join(movers, on="person_id", how="left")
     assert with_mobile.height > 15_000
-    assert (with_mobile["mobile"] == with_mobile["mobile_true"]).all()
+    known = (with_mobile["mobile"] == with_mobile["mobile_true"]) | (with_mobile["mobile"] == with_mobile["new_mobile"])
+    assert 0.98 < known.mean() < 1.0 and (~known).sum() > 0
+    mistyped = with_mobile.filter(~known)
+    digits_off = [sum(a != b for a, b in zip(m, t, strict=True)) for m, t in
+                  zip(mistyped["mobile"], mistyped["mobile_true"], strict=True)]
+    moved_and_mistyped = mistyped["new_mobile"].is_not_null().sum()
+    assert sum(d == 1 for d in digits_off) >= mistyped.height - moved_and_mistyped
     valid_ids = joined.filter(pl.col("id_valid"))
     assert (valid_ids["id_number"] == valid_ids["id_number_true"]).mean() == 1.0
     typos = joined.filter(pl.col("id_valid").not_() & (pl.col("id_number") != pl.col("id_number_true")))
@@ -90,7 +99,8 @@ def test_identity_crosswalk_mart_holds_every_accepted_row(sample_run):
 
 def test_names_of_the_dealer_with_split_name_fields_come_out_whole(sample_run):
     """CD004's DMS writes LastName and FirstName apart (US style): 杨 + 英 is 杨英, a company name
-    torn in two is whole again, in the clean tables, the golden record and the marketing list."""
+    torn in two is whole again, in the clean tables, the golden record and the marketing list; a
+    name its clerk wrote in pinyin is "given family"."""
     out, _ = sample_run
     persons = pl.read_csv(SAMPLE_TRUTH / "persons.csv", infer_schema=False).select("person_id", "name")
     records = pl.read_csv(SAMPLE_TRUTH / "records.csv", infer_schema=False).filter(
@@ -99,7 +109,15 @@ def test_names_of_the_dealer_with_split_name_fields_come_out_whole(sample_run):
                                     "where dealer_code = 'CD004'"), schema=["record_id", "customer_name"], orient="row")
     joined = clean.join(records, on="record_id").join(persons, on="person_id")
     assert joined.height > 3000
-    assert (joined["customer_name"] == joined["name"]).mean() > 0.96  # the rest: the generator's typos
-    assert not joined["customer_name"].str.contains(" ").any()
+    # its clerks write about 40% of the people in pinyin, given name first ("Wei Zhang")
+    chinese = joined.filter(pl.col("customer_name").str.contains(r"\p{Han}"))
+    assert 0.5 < chinese.height / joined.height < 0.7
+    assert (chinese["customer_name"] == chinese["name"]).mean() > 0.95  # the rest: the generator's typos
+    # (a company may write its legal form in English: "成都恒通贸易 Co., Ltd.")
+    assert not chinese.filter(~pl.col("customer_name").str.contains("Co., Ltd."))["customer_name"].str.contains(" ").any()
+    latin = joined.filter(~pl.col("customer_name").str.contains(r"\p{Han}") & ~pl.col("name").str.contains("公司"))
+    assert (latin["customer_name"].str.count_matches(" ") == 1).all()
     members = pq.read_table(out / "marts" / "segment_members.parquet").to_pandas()
-    assert not members[members["dealer_code"] == "CD004"]["customer_name"].str.contains(" ").any()
+    cd004 = members[members["dealer_code"] == "CD004"]["customer_name"].dropna()
+    chinese_members = cd004[cd004.str.contains("[\u4e00-\u9fff]", regex=True) & ~cd004.str.contains("Co., Ltd.")]
+    assert not chinese_members.str.contains(" ").any()
