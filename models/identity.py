@@ -22,6 +22,7 @@ from pypinyin import pinyin_dict
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
+from splink.blocking_rule_library import And, CustomRule
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 DEFAULTS_FILE = Path(__file__).with_name("identity_defaults.json")
@@ -50,12 +51,15 @@ class IdentitySettings(BaseModel):
     max_household_size: int = Field(
         6, description="A mobile or address shared by more customers than this is not a household's.")
     seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
-    u_max_pairs: float = Field(2e6, description="Pairs sampled to estimate u probabilities.")
-    em_max_pairs: float = Field(2e6, description="Pairs per expectation-maximisation training block.")
-    max_block_pairs: float = Field(
-        5e6, description="A scoring block that would compare more pairs than this is left out (a "
-                         "surname and a city's postcode, at a large network): the others still find "
-                         "the pairs, and the asset's metadata names the blocks used.")
+    u_max_pairs: float = Field(1e6, description="Pairs sampled to estimate u probabilities (those of the "
+                                                 "exact levels are computed, not sampled).")
+    em_max_pairs: float = Field(2e5, description="Pairs per expectation-maximisation training block.")
+    max_block_pairs_per_signature: float = Field(
+        0.5, description="A scoring block that would compare more pairs across profiles than this "
+                         "many per signature (and more than min_block_budget) is left out (a surname "
+                         "and a city's postcode, at a large network): the others still find the "
+                         "pairs, and the asset's metadata names the blocks used.")
+    min_block_budget: float = Field(1e5, description="See max_block_pairs_per_signature.")
     min_training_pairs: int = Field(
         50, description="A training block with fewer pairs than this is skipped; what no block "
                         "trains keeps its shipped parameters.")
@@ -237,14 +241,24 @@ EXACT_COLUMNS = {"name": "name_norm", "mobile": "mobile", "id_number": "id_numbe
                  "address": "address_norm", "postcode": "postcode", "email": "email", "dealer": "dealer_code"}
 
 
+ACROSS_PROFILES = "l.profile_id <> r.profile_id"
+
+
+def scoring_rule(block: tuple[str, ...]):
+    """Pairs sharing the block's columns, in two different profiles (within one, the rules have
+    linked them already)."""
+    if "vins" in block:
+        return CustomRule(f'l."vins" = r."vins" and {ACROSS_PROFILES}', arrays_to_explode=["vins"])
+    return And(block_on(*block), CustomRule(ACROSS_PROFILES))
+
+
 def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float],
                   blocks: tuple[tuple[str, ...], ...] = PREDICTION_BLOCKS) -> SettingsCreator:
     """The Fellegi-Sunter model over signatures, with the comparisons the data has, scoring the
-    pairs of `blocks`."""
+    pairs of `blocks` across profiles."""
     comparisons = [_configured(build(), name, defaults, fixed_u)
                    for name, (needs, build) in COMPARISONS.items() if set(needs) <= present]
-    blocks = [block_on(*b, arrays_to_explode=["vins"] if "vins" in b else None)
-              for b in blocks if set(b) <= present]
+    blocks = [scoring_rule(b) for b in blocks if set(b) <= present]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="signature_id",
@@ -256,35 +270,44 @@ def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float],
     )
 
 
-def pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...]) -> int:
-    """How many record pairs share all of `keys` (the size of a blocking rule's block)."""
+def pairs_sharing(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...],
+                  across_profiles: bool = False) -> int:
+    """How many record pairs share all of `keys` (the size of a blocking rule's block); with
+    `across_profiles`, only those in two different profiles."""
     not_null = " and ".join(f"{k} is not null" for k in keys)
+    columns = ", ".join(keys)
+    if not across_profiles:
+        return con.execute(f"select coalesce(sum(n * (n - 1) / 2), 0) from (select count(*) as n from {table} "
+                           f"where {not_null} group by {columns})").fetchone()[0]
     return con.execute(
-        f"select coalesce(sum(n * (n - 1) / 2), 0) from "
-        f"(select count(*) as n from {table} where {not_null} group by {', '.join(keys)})"
-    ).fetchone()[0]
+        f"select coalesce(sum((n * n - squares) / 2), 0) from (select sum(c) as n, sum(c * c) as squares from "
+        f"(select {columns}, count(*) as c from {table} where {not_null} group by {columns}, profile_id) "
+        f"group by {columns})").fetchone()[0]
 
 
-MODEL_COLUMNS = ("signature_id", "name_norm", "name_key", "given_key", "family_key", "name_script", "mobile",
+MODEL_COLUMNS = ("signature_id", "profile_id", "name_norm", "name_key", "given_key", "family_key", "name_script", "mobile",
                  "id_number", "birth_ymd", "address_norm", "postcode", "email", "vins", "first_seen", "last_seen",
                  "dealer_code")
 
 
-def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_table: str,
+def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
                      settings: IdentitySettings) -> ProfileLinks:
-    """Train the model on signatures and write every pair it scores at or above the floor to
-    `out_table` (signature_id_l, signature_id_r, match_probability).
+    """Train the model on signatures and write every pair in two different profiles it scores at
+    or above the floor to `out_table` (signature_id_l, signature_id_r, match_probability).
+    `profiles_table` gives each signature's profile (signature_key, profile_id).
 
     Training runs on signatures, before the rules merge them: there, a shared mobile still means
     the same person (other spelling of the name, a missing ID) or a family member, which is the
-    mixture EM needs. Each EM block trains the comparisons outside it; a block that is too small
-    or that EM cannot fit is skipped, and what no block trains keeps the shipped parameters.
+    mixture EM needs. Each EM block trains the comparisons outside it (Splink averages the
+    estimates), in turn until every comparison is trained twice; a block that is too small or that EM cannot fit is skipped, and what no
+    block trains keeps the shipped parameters.
     """
     con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
                 "match_probability double)")
     # Splink reads the columns of unqualified table names only
     con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)}, "
-                f"left(id_number, 3) as id_number_prefix from {signatures_table}")
+                f"left(id_number, 3) as id_number_prefix from {signatures_table} "
+                f"join {profiles_table} using (signature_key)")
     n = con.execute("select count(*) from signatures_to_link").fetchone()[0]
     if n < 2:
         return ProfileLinks("not scored: fewer than two signatures", parameters({"comparisons": []}))
@@ -295,8 +318,9 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
     defaults = default_parameters()
     fixed_u = {name: u for name, column in EXACT_COLUMNS.items()
                if column in present and (u := exact_u(con, "signatures_to_link", column)) is not None}
+    budget = max(settings.min_block_budget, settings.max_block_pairs_per_signature * n)
     scoring_blocks = tuple(b for b in PREDICTION_BLOCKS if set(b) <= present and (
-        "vins" in b or pairs_sharing(con, "signatures_to_link", b) <= settings.max_block_pairs))
+        "vins" in b or pairs_sharing(con, "signatures_to_link", b, across_profiles=True) <= budget))
     db_api = DuckDBAPI(connection=con)
     linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, fixed_u, scoring_blocks),
                     log_level="WARNING")
@@ -313,7 +337,11 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
         pass
     blocks, learned = [], set()
     sample = min(1.0, 200_000 / n)
+    compared = {name for name, (needs, _) in COMPARISONS.items() if set(needs) <= present}
+    times_trained = dict.fromkeys(compared, 0)
     for block in TRAINING_BLOCKS:
+        if min(times_trained.values()) >= 2:
+            break  # every comparison has been trained by two blocks outside it
         if not set(block) <= present or pairs_sharing(con, "signatures_to_link", block) < settings.min_training_pairs:
             continue
         try:
@@ -323,7 +351,10 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, out_
             continue
         blocks.append("+".join(block))
         # EM trains every comparison that does not read the block's columns
-        learned |= {name for name, (needs, _) in COMPARISONS.items() if not set(needs) & set(block)}
+        trained_here = {name for name in compared if not set(COMPARISONS[name][0]) & set(block)}
+        learned |= trained_here
+        for name in trained_here:
+            times_trained[name] += 1
     model = linker.misc.save_model_to_json()
     used = [c["output_column_name"] for c in model["comparisons"]]
     learned &= set(used)

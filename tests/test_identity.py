@@ -15,7 +15,7 @@ from models.identity import COMPARISONS, default_parameters, exact_u, linkage_mo
 from tests.conftest import SAMPLE_TRUTH, query, run_pipeline, write_file
 
 SERVICE_HEADER = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,address\n"
-V1, V2 = "1M8GDM9AXKP042788", "1HGCM82633A004352"
+V1, V2, V3 = "1M8GDM9AXKP042788", "1HGCM82633A004352", "LSVAU2180N2183297"
 
 
 def customer_of(out, dealer_code: str, record_id: str) -> str:
@@ -25,10 +25,8 @@ def customer_of(out, dealer_code: str, record_id: str) -> str:
     return rows[0][0]
 
 
-@pytest.fixture
-def resolved(tmp_path):
+def write_resolved_landing(landing):
     """Two dealers' service files with a family, two 张伟, a used car and a customer who moved."""
-    landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", SERVICE_HEADER + "\n".join([
         # a family: one mobile, one address, two people with their own names and IDs
         "F1,2024-01-05,500,LSVAU2180N2183291,C1,王芳,13800138000,11010519491231002X,北京人民路1号",
@@ -41,15 +39,35 @@ def resolved(tmp_path):
         f"U2,2024-06-01,900,{V1},C6,钱磊,13600136000,,北京学府路5号",
         # a customer who later services at D02, where the clerk writes the name in pinyin
         f"M1,2023-01-01,400,{V2},C7,孙伟,+86 135 0013 5000,,北京光明街6号",
+        # a customer who moved and took a new mobile, under a second customer number: only the
+        # car and the name say it is her
+        f"W1,2023-03-01,400,{V3},C8,吴敏,13300133001,,北京中山路7号",
+        f"W2,2024-08-01,400,{V3},C9,吴敏,17712345678,,北京新华街8号",
     ]) + "\n")
     write_file(landing, "D02/service/ro.csv", SERVICE_HEADER + "\n".join([
         f"M2,2024-09-01,450,{V2},K1,Wei Sun,135-0013-5000,,Shanghai",
         "P1,2024-09-02,100,LSVAU2180N2183295,K2,John Smith,,E12345678,",
         "P2,2024-09-03,100,LSVAU2180N2183295,K3,JOHN SMITH,,E12345678,",
     ]) + "\n")
-    out = tmp_path / "out"
+
+
+def resolve(root):
+    landing, out = root / "landing", root / "out"
+    write_resolved_landing(landing)
     run_pipeline(landing, out)
     return landing, out
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    """The landing folder resolved once, for the tests that only read the result."""
+    return resolve(tmp_path_factory.mktemp("resolved"))
+
+
+@pytest.fixture
+def resolved_to_change(tmp_path):
+    """The same, for a test that adds files and runs again."""
+    return resolve(tmp_path)
 
 
 def test_family_sharing_a_mobile_stays_two_customers_in_one_household(resolved):
@@ -81,6 +99,12 @@ def test_one_person_across_dealers_and_scripts_is_one_customer(resolved):
     assert query(out, "select match_rule from identity.identity_crosswalk where record_id = 'M2'") == [("mobile_name",)]
 
 
+def test_the_same_car_under_the_same_name_is_one_customer_after_a_move(resolved):
+    _, out = resolved
+    assert customer_of(out, "D01", "W1") == customer_of(out, "D01", "W2")
+    assert query(out, "select match_rule from identity.identity_crosswalk where record_id = 'W2'") == [("splink",)]
+
+
 def test_a_foreign_id_with_the_same_name_links(resolved):
     _, out = resolved
     assert customer_of(out, "D02", "P1") == customer_of(out, "D02", "P2")
@@ -95,8 +119,8 @@ def test_golden_record_takes_the_latest_mobile_and_both_dealers(resolved):
         ("13500135000", 2, 2, "2023-01-01", "2024-09-01")]
 
 
-def test_ids_stay_when_new_files_arrive(resolved):
-    landing, out = resolved
+def test_ids_stay_when_new_files_arrive(resolved_to_change):
+    landing, out = resolved_to_change
     before = dict(query(out, "select record_id, customer_id from identity.identity_crosswalk"))
     write_file(landing, "D01/service/ro_2025.csv", SERVICE_HEADER +
                "Z3,2025-01-01,300,LSVAU2180N2183293,C3,张伟,13900139001,110101199003070011,北京解放路2号\n"
@@ -108,8 +132,8 @@ def test_ids_stay_when_new_files_arrive(resolved):
     assert after["N1"] not in before.values() and after["N1"] > max(before.values())
 
 
-def test_on_a_merge_the_oldest_id_survives_and_the_other_retires(resolved):
-    landing, out = resolved
+def test_on_a_merge_the_oldest_id_survives_and_the_other_retires(resolved_to_change):
+    landing, out = resolved_to_change
     first, second = customer_of(out, "D01", "Z1"), customer_of(out, "D01", "U1")
     # a new record proves 张伟 (Z1) and 赵敏's customer (U1) are one person: same valid ID as Z1,
     # same dealer customer number as U1

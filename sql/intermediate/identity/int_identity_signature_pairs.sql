@@ -12,10 +12,9 @@ with scored as (
 ),
 
 signatures as (
-    select signatures.*, profiles.profile_id
+    select signatures.*, signature_profiles.signature_id, signature_profiles.profile_id
     from identity.signatures as signatures
-    join identity.rule_clusters as rule_clusters using (signature_key)
-    join identity.profiles as profiles on profiles.rule_cluster = rule_clusters.cluster
+    join identity.signature_profiles as signature_profiles using (signature_key)
 ),
 
 name_profiles as (

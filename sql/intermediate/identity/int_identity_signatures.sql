@@ -19,14 +19,14 @@ pinyin_chars as (
     select * from identity.pinyin_chars
 ),
 
-signatures as (
+grouped as (
     select
         signature_key,
         any_value(dealer_code) as dealer_code,
         any_value(customer_no) as customer_no,
         any_value(name_norm) as name_norm,
-        any_value(normalized_name(given_name)) as given_name,
-        any_value(normalized_name(family_name)) as family_name,
+        any_value(given_name) as given_name,
+        any_value(family_name) as family_name,
         any_value(mobile) as mobile,
         any_value(id_number) as id_number,
         bool_or(id_valid) as id_valid,
@@ -35,16 +35,24 @@ signatures as (
         max(coalesce(id_birth_date, birth_date)) as birth_date,
         max(email) as email,
         max(postcode) as postcode,
-        -- a service export may carry no customer type: a company also by its ID or its name
-        bool_or(customer_type = 'company') or bool_or(id_type = 'company')
-            or bool_or(regexp_matches(name_norm, '(公司|集团|co\.,? ?ltd|limited|corporation|inc\.)'))
-            as is_company,
+        bool_or(customer_type = 'company') or bool_or(id_type = 'company') as known_company,
         list_sort(list_distinct(list(vin) filter (where vin is not null))) as vins,
         count(*) as n_records,
         min(event_date) as first_seen,
         max(event_date) as last_seen
     from records
     group by signature_key
+),
+
+signatures as (
+    -- a service export may carry no customer type: a company is also known by its name
+    select
+        * exclude (given_name, family_name, known_company),
+        normalized_name(given_name) as given_name,
+        normalized_name(family_name) as family_name,
+        known_company or coalesce(regexp_matches(name_norm, '(公司|集团|co\.,? ?ltd|limited|corporation|inc\.)'), false)
+            as is_company
+    from grouped
 ),
 
 company_names as (
@@ -138,9 +146,5 @@ keyed as (
     from parts
 )
 
-select
-    -- small integer ids keep Splink fast
-    row_number() over (order by signature_key) as signature_id,
-    *,
-    strftime(birth_date, '%Y%m%d') as birth_ymd
+select *, strftime(birth_date, '%Y%m%d') as birth_ymd
 from keyed
