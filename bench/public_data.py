@@ -153,6 +153,12 @@ def summary_markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+MIN_SHIPPED_M = 1e-3
+"""EM on one data set can drive a level's m to nothing (on the sample, no match ever has two
+addresses in a block EM sees): a folder scored with shipped values would then never link a
+customer who moved. Shipped m values are floored here."""
+
+
 def write_defaults(results: dict[str, dict]) -> None:
     """The parameters a landing folder too small to train on scores with: each level's m and u as
     EM learned them on the generator's sample (Chinese names, mobiles, IDs, cars), else on the
@@ -162,7 +168,7 @@ def write_defaults(results: dict[str, dict]) -> None:
         for row in results[source]["parameters"]:
             level = comparisons.setdefault(row["comparison"], {})
             if row["level"] not in level and row["m"] is not None and row["u"] is not None:
-                level[row["level"]] = {"m": row["m"], "u": row["u"], "origin": source}
+                level[row["level"]] = {"m": max(row["m"], MIN_SHIPPED_M), "u": row["u"], "origin": source}
     DEFAULTS_FILE.write_text(json.dumps({
         "origin": "EM on data/sample, then on febrl1/2/4 for what the sample has no pairs of "
                   "(python -m bench.public_data --write-defaults)",

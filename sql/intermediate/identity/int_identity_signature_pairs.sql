@@ -1,8 +1,9 @@
 -- Every signature pair the model scored at or above its floor, across two profiles, with the
 -- profiles they belong to and, where the pair must never link whatever its score, why:
 --   different_ids  two different valid resident IDs or credit codes: two people for certain
---   family         a shared mobile or address, given names clearly different, and nothing else in
---                  common (no ID within a typo, birth date, email or car)
+--   family         a shared mobile (or one a digit apart: a family plan's numbers) or address,
+--                  given names clearly different, and nothing else in common (no ID within a typo,
+--                  birth date, email or car)
 --   next_owner     a shared VIN under different names, one owner's records ending before the
 --                  other's begin: a used car's previous and next owner
 --   common_name    the same common name (carried by at least $common_name_min_count profiles and
@@ -56,6 +57,7 @@ pairs as (
             else not coalesce(l.name_key = r.name_key, false)
         end as given_names_differ,
         coalesce(l.mobile = r.mobile, false) as same_mobile,
+        coalesce(levenshtein(l.mobile, r.mobile) = 1, false) as near_mobile,
         coalesce(l.address_norm = r.address_norm, false) as same_address,
         coalesce(damerau_levenshtein(l.id_number, r.id_number) <= 1, false) as same_id,
         coalesce(l.birth_date = r.birth_date, false) as same_birth_date,
@@ -79,7 +81,7 @@ select
     match_probability,
     case
         when different_ids then 'different_ids'
-        when (same_mobile or same_address) and given_names_differ
+        when (same_mobile or near_mobile or same_address) and given_names_differ
              and not (same_id or same_birth_date or same_email or same_vin) then 'family'
         when same_vin and not names_agree and periods_follow then 'next_owner'
         when common_name and not (same_mobile or same_id or same_birth_date or same_email or same_vin or same_address)
