@@ -60,8 +60,9 @@ def write_febrl_landing(name: str, landing: Path) -> pl.DataFrame:
     return pl.DataFrame(truth, schema=["dealer_code", "source", "record_id", "person_id"], orient="row")
 
 
-def sample_truth() -> pl.DataFrame:
-    return pl.read_csv(ROOT / "data" / "sample_truth" / "records.csv", infer_schema=False).select(
+def truth_records(truth: Path = ROOT / "data" / "sample_truth") -> pl.DataFrame:
+    """The generator's truth: (dealer_code, source, record_id, person_id) of every record it wrote."""
+    return pl.read_csv(truth / "records.csv", infer_schema=False).select(
         "dealer_code", "source", "record_id", pl.col("person_id").cast(pl.Int64))
 
 
@@ -120,7 +121,7 @@ def run_all(work: Path) -> dict[str, dict]:
         landing = work / name
         truth = write_febrl_landing(name, landing)
         results[name] = measure(name, landing, truth, work)
-    results["sample"] = measure("sample", ROOT / "data" / "sample", sample_truth(), work)
+    results["sample"] = measure("sample", ROOT / "data" / "sample", truth_records(), work)
     return results
 
 

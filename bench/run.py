@@ -134,17 +134,11 @@ def run_pipeline(landing: Path, output: Path, fresh: bool = True) -> dict:
 def identity_accuracy(output: Path, truth: Path) -> dict:
     """Pairwise precision and recall of the resolved customers against the generator's truth."""
     import duckdb
-    import polars as pl
 
-    sys.path.insert(0, str(ROOT))
-    import sql
+    from bench.public_data import accuracy, truth_records
 
-    records = pl.read_csv(truth / "records.csv", infer_schema=False).select(
-        "dealer_code", "source", "record_id", pl.col("person_id").cast(pl.Int64))
     with duckdb.connect(str(output / "warehouse.duckdb"), read_only=True) as con:
-        con.register("truth_records", records.to_arrow())
-        result = sql.query(con, "checks/identity_accuracy")
-        return dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
+        return accuracy(con, truth_records(truth))
 
 
 def analytics_figures(output: Path) -> dict:

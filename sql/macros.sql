@@ -148,3 +148,8 @@ create or replace temp macro surname_length(name) as case
         then 2
     else 1
 end;
+
+-- one number that orders by day, then by `tiebreak` (below 2^32; a hash of a text value): an
+-- arg_max over it makes the same choice on every run, and compares faster than a (date, text) pair
+create or replace temp macro day_then(d, tiebreak) as
+    date_diff('day', date '1970-01-01', d)::bigint * 4294967296 + tiebreak;

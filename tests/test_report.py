@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,15 @@ def chromium() -> str:
     return found
 
 
+def rendered_dom(report: Path, tmp_path: Path, budget_ms: int, timeout: int) -> str:
+    """The page as headless chromium leaves it once its scripts have run."""
+    return subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--virtual-time-budget={budget_ms}", "--dump-dom",
+         report.as_uri()],
+        capture_output=True, text=True, timeout=timeout, check=True).stdout
+
+
 def test_the_report_is_self_contained_and_holds_no_personal_data(sample_run):
     out, _ = sample_run
     page = (out / "reports" / "head_office.html").read_text(encoding="utf-8")
@@ -35,10 +45,7 @@ def test_the_report_is_self_contained_and_holds_no_personal_data(sample_run):
 def test_the_charts_render_in_a_headless_browser(sample_run, tmp_path):
     out, _ = sample_run
     report = out / "reports" / "head_office.html"
-    dom = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000", "--dump-dom", report.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = rendered_dom(report, tmp_path, budget_ms=15000, timeout=120)
     sections = dom.split('<section class="chart">')[1:]
     assert len(sections) == len(CHARTS)
     for chart, section in zip(CHARTS, sections, strict=True):
@@ -104,10 +111,7 @@ def test_the_report_reads_at_any_network_size(tmp_path, n_dealers):
     assert page.count('<tr data-region="region') == n_dealers
     assert 'data-column="region"' in page and 'data-column="province"' in page
     assert ("the best and worst 12 of" in page) == (n_dealers > 24)
-    dom = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", report.as_uri()],
-        capture_output=True, text=True, timeout=180, check=True).stdout
+    dom = rendered_dom(report, tmp_path, budget_ms=20000, timeout=180)
     sections = dom.split('<section class="chart">')[1:]
     assert len(sections) == len(CHARTS)
     assert all('class="main-svg"' in section for section in sections)

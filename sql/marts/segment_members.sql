@@ -60,8 +60,7 @@ refused as (
 -- series and latest plate; one-number keys keep the choice the same on every run
 customer_vehicles as (
     select customer_id,
-           arg_max(vin, date_diff('day', date '1970-01-01', owned_from)::bigint * 4294967296
-                        + hash(vin) % 4294967296) as vin
+           arg_max(vin, day_then(owned_from, hash(vin) % 4294967296)) as vin
     from identity.vehicles
     where owned_from <= (select as_of from analytics.as_of)
       and (owned_to is null or owned_to > (select as_of from analytics.as_of))
@@ -69,16 +68,14 @@ customer_vehicles as (
 ),
 
 vehicle_series as (
-    select vin, arg_max(series, date_diff('day', date '1970-01-01', sale_date)::bigint * 4294967296
-                             + hash(series) % 4294967296) as series
+    select vin, arg_max(series, day_then(sale_date, hash(series) % 4294967296)) as series
     from intermediate.sales_checked
     where reject_reason is null and series is not null
     group by vin
 ),
 
 vehicle_plates as (
-    select vin, arg_max(plate, date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296
-                            + hash(plate) % 4294967296) as plate
+    select vin, arg_max(plate, day_then(open_date, hash(plate) % 4294967296)) as plate
     from intermediate.service_checked
     where reject_reason is null and plate is not null
     group by vin

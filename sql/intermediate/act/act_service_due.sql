@@ -24,9 +24,8 @@ intervals as (
 -- compares faster than a (date, text) pair); reading_key orders readings by day, then odometer
 orders as (
     select vin, dealer_code, open_date, mileage_km, service_type, advisor, plate,
-           date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296 + hash(ro_number) % 4294967296
-               as order_key,
-           date_diff('day', date '1970-01-01', open_date)::bigint * 4294967296 + mileage_km as reading_key
+           day_then(open_date, hash(ro_number) % 4294967296) as order_key,
+           day_then(open_date, mileage_km) as reading_key
     from intermediate.service_checked
     where reject_reason is null and open_date <= $cutoff::date
 ),

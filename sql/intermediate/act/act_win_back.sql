@@ -72,8 +72,7 @@ lost_records as (
     select lost_signatures.customer_id, records.dealer_code, records.vin, records.event_date, records.record_id,
            records.address,
            -- the latest address first, then the address itself: the same choice on every run
-           date_diff('day', date '1970-01-01', records.event_date)::bigint * 4294967296
-               + hash(records.address) % 4294967296 as address_key
+           day_then(records.event_date, hash(records.address) % 4294967296) as address_key
     from identity.records as records
     join lost_signatures using (signature_key)
     where records.event_date <= (select as_of from as_of)

@@ -12,7 +12,6 @@ rule_clusters as (
 select
     cast(dense_rank() over (order by rule_clusters.cluster) as bigint) as profile_id,
     rule_clusters.cluster as rule_cluster,
-    count(*) as n_signatures,
     list_sort(list_distinct(list(signatures.id_number) filter (
         where signatures.id_valid and signatures.id_type in ('resident', 'company')))) as valid_ids
 from signatures

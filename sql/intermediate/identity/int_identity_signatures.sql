@@ -103,6 +103,15 @@ tokens as (
     from spelled
 ),
 
+part_keys as (
+    -- a name part as the key compares it: Chinese syllables joined, Latin tokens spaced
+    select
+        text,
+        nullif(case when has_han then array_to_string(syllables, '') else array_to_string(syllables, ' ') end, '')
+            as part_key
+    from tokens
+),
+
 parts as (
     select
         signatures.*,
@@ -112,16 +121,14 @@ parts as (
         case
             when signatures.is_company then null
             when signatures.family_name is not null or signatures.given_name is not null
-                then nullif(case when family_tokens.has_han then array_to_string(family_tokens.syllables, '')
-                                 else array_to_string(family_tokens.syllables, ' ') end, '')
+                then family_parts.part_key
             when name_tokens.has_han and len(name_tokens.syllables) >= 2
                 then array_to_string(name_tokens.syllables[1:surname_length(signatures.name_norm)], '')
         end as family_key,
         case
             when signatures.is_company then null
             when signatures.family_name is not null or signatures.given_name is not null
-                then nullif(case when given_tokens.has_han then array_to_string(given_tokens.syllables, '')
-                                 else array_to_string(given_tokens.syllables, ' ') end, '')
+                then given_parts.part_key
             when name_tokens.has_han and len(name_tokens.syllables) >= 2
                 then array_to_string(name_tokens.syllables[surname_length(signatures.name_norm) + 1:], '')
         end as given_key
@@ -129,8 +136,8 @@ parts as (
     left join company_names using (name_norm)
     left join tokens as name_tokens on name_tokens.text = signatures.name_norm
     left join tokens as company_tokens on company_tokens.text = company_names.company_norm
-    left join tokens as family_tokens on family_tokens.text = signatures.family_name
-    left join tokens as given_tokens on given_tokens.text = signatures.given_name
+    left join part_keys as family_parts on family_parts.text = signatures.family_name
+    left join part_keys as given_parts on given_parts.text = signatures.given_name
 ),
 
 keyed as (
