@@ -22,8 +22,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import sql  # noqa: E402
-from models.identity import CALIBRATION_FILE, DEFAULTS_FILE, IdentitySettings, connected_components  # noqa: E402
+import sql
+from models.identity import CALIBRATION_FILE, DEFAULTS_FILE, connected_components
+from models.settings import IdentitySettings
 
 FEBRL_SETS = {"febrl1": [("F1", "dataset1.csv")], "febrl2": [("F2", "dataset2.csv")],
               "febrl4": [("F4A", "dataset4a.csv"), ("F4B", "dataset4b.csv")]}
@@ -83,8 +84,7 @@ def curve(con: duckdb.DuckDBPyConnection, truth: pl.DataFrame, thresholds=THRESH
     clusters holding two valid IDs, which only raises precision)."""
     points = []
     for threshold in thresholds:
-        sql.materialize(con, "intermediate/identity/int_identity_links", "identity.profile_links",
-                        match_threshold=threshold)
+        sql.build(con, "identity.profile_links", match_threshold=threshold)
         connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
                              "identity.profile_clusters")
         con.execute("""create or replace temp table threshold_customers as

@@ -2,7 +2,7 @@
 
 A customer is born at their first visit or vehicle purchase; the repeat transactions are the
 service visits (distinct days) after that day. frequency / recency / T (exact days in weeks) and the mean
-spend of repeat visits (in cents) are computed in DuckDB (`int_customer_features.sql`), not with lifetimes'
+spend of repeat visits (in cents) are computed in DuckDB (`analytics.features.sql`), not with lifetimes'
 pandas helpers, and both models are fitted on the distinct rows with their counts as weights:
 the same likelihood, far fewer rows. Predictions are also made once per distinct row.
 """
@@ -10,6 +10,7 @@ the same likelihood, far fewer rows. Predictions are also made once per distinct
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 from dataclasses import dataclass
 
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from lifetimes import BetaGeoFitter, GammaGammaFitter
-from lifetimes.utils import ConvergenceError, _customer_lifetime_value
+from lifetimes.utils import ConvergenceError
+
+from models.settings import AnalyticsSettings
 
 TIME_UNIT = "weeks"
 WEEKS_PER_MONTH = 365.25 / 12 / 7
@@ -68,21 +71,21 @@ def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, 
             continue
         note = "converged" if (attempt_penalizer, tol) == FIT_ATTEMPTS[0] else f"converged with tol={tol:g}, " \
                                                                              f"penalizer={used:g}"
-        model.fit_note = note
-        return model
+        return model, note
     raise FitFailed(f"{fitter.__name__} did not converge with any of {len(FIT_ATTEMPTS)} attempts")
 
 
-def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0) -> BetaGeoFitter:
-    """BG/NBD on frequency, recency, T (one row per customer, or distinct rows with `weight`)."""
+def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0) -> tuple[BetaGeoFitter, str]:
+    """BG/NBD on frequency, recency, T (one row per customer, or distinct rows with `weight`), and
+    a note of how it converged."""
     rows = summary if "weight" in summary.columns else weighted_rows(summary, ["frequency", "recency", "T"])
     return _fit_with_fallbacks(BetaGeoFitter, [rows[c].to_numpy() for c in ("frequency", "recency", "T")],
                                rows["weight"].to_numpy().astype(np.float64), penalizer)
 
 
-def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> GammaGammaFitter:
+def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> tuple[GammaGammaFitter, str]:
     """Gamma-Gamma on frequency and monetary_value (mean spend per repeat visit) of customers with
-    at least one repeat visit that cost something."""
+    at least one repeat visit that cost something, and a note of how it converged."""
     usable = repeaters.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     rows = usable if "weight" in usable.columns else weighted_rows(usable, ["frequency", "monetary_value"])
     return _fit_with_fallbacks(GammaGammaFitter, [rows[c].to_numpy() for c in ("frequency", "monetary_value")],
@@ -102,15 +105,15 @@ def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:
     """Both models on a per-customer summary (frequency, recency, T, monetary_value)."""
     repeaters = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     correlation = repeaters.select(pl.corr("frequency", "monetary_value")).item() if repeaters.height > 2 else None
-    bgnbd = fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer)
-    gamma_gamma = fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer)
+    bgnbd, bgnbd_note = fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer)
+    gamma_gamma, gamma_gamma_note = fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer)
     return ClvModel(
         bgnbd=bgnbd,
         gamma_gamma=gamma_gamma,
         n_customers=summary.height,
         n_repeat_customers=repeaters.height,
         frequency_spend_correlation=float(correlation) if correlation is not None else float("nan"),
-        fit_notes={"bgnbd_fit": bgnbd.fit_note, "gamma_gamma_fit": gamma_gamma.fit_note},
+        fit_notes={"bgnbd_fit": bgnbd_note, "gamma_gamma_fit": gamma_gamma_note},
     )
 
 
@@ -123,14 +126,29 @@ def predict_visits(model: BetaGeoFitter, summary: pl.DataFrame, horizon_months: 
     f, r, t = (rows[c].to_pandas() for c in ("frequency", "recency", "T"))
     discounted = np.full(len(f), np.nan)
     if monthly_discount_rate is not None:
-        # the function behind GammaGammaFitter.customer_lifetime_value, without its spend adjustment
-        discounted = _customer_lifetime_value(model, f, r, t, pd.Series(np.ones(len(f))), time=horizon_months,
-                                              discount_rate=monthly_discount_rate, freq="W").to_numpy()
+        discounted = discounted_visits(model, f, r, t, horizon_months, monthly_discount_rate)
     return rows.with_columns(
         p_alive=pl.Series(np.asarray(model.conditional_probability_alive(f, r, t))),
         expected_visits=pl.Series(np.asarray(model.predict(horizon_months * WEEKS_PER_MONTH, f, r, t))),
         discounted_visits=pl.Series(discounted),
     )
+
+
+LIFETIMES_WEEKS_PER_MONTH = 4.345
+"""The weeks of a month in lifetimes' CLV (its `freq="W"`), kept so CLV stays lifetimes' figure."""
+
+
+def discounted_visits(model: BetaGeoFitter, f: pd.Series, r: pd.Series, t: pd.Series, horizon_months: int,
+                      monthly_discount_rate: float) -> np.ndarray:
+    """Expected visits of each month of the horizon, discounted to today and summed: lifetimes'
+    `GammaGammaFitter.customer_lifetime_value` with a spend of 1 (CLV is linear in it), through
+    the model's public `predict` only."""
+    total = np.zeros(len(f))
+    for month in np.arange(1, horizon_months + 1):
+        weeks = month * LIFETIMES_WEEKS_PER_MONTH
+        in_month = model.predict(weeks, f, r, t) - model.predict(weeks - LIFETIMES_WEEKS_PER_MONTH, f, r, t)
+        total = total + np.asarray(in_month) / (1 + monthly_discount_rate) ** (weeks / LIFETIMES_WEEKS_PER_MONTH)
+    return total
 
 
 def score_customers(model: ClvModel, summary: pl.DataFrame, horizon_months: int,
@@ -168,3 +186,50 @@ def holdout_metrics(scored: pl.DataFrame) -> dict[str, float]:
         **{f"decile_{d}_actual_share": float(v / actual_total) if actual_total else float("nan")
            for d, v in by_decile.iter_rows()},
     }
+
+
+SCORE_COLUMNS = {"p_alive": pl.Float64, "expected_visits": pl.Float64, "expected_spend": pl.Float64,
+                 "clv": pl.Float64}
+PARAMETER_SCHEMA = {"model": pl.String, "param": pl.String, "value": pl.Float64, "time_unit": pl.String,
+                    "n_customers": pl.Int64, "calibration_end": pl.Date}
+
+
+@dataclass(frozen=True)
+class ClvFit:
+    """What fitting and scoring one cut-off's summary gave: per-customer scores (empty columns
+    when the models were not fitted), the parameter rows, and notes on the fit (`model` says
+    "fitted" or why not)."""
+
+    scores: pl.DataFrame
+    parameters: pl.DataFrame
+    notes: dict
+
+    @property
+    def fitted(self) -> bool:
+        return self.notes["model"] == "fitted"
+
+
+def fit_and_score(summary: pl.DataFrame, calibration_end: dt.date | None, settings: AnalyticsSettings,
+                  with_clv: bool) -> ClvFit:
+    """Fit BG/NBD + Gamma-Gamma on a per-customer summary (customer_id, frequency, recency, T,
+    monetary_value) ending at `calibration_end` and score its customers: p_alive, expected visits
+    and spend, and (`with_clv`) the discounted CLV of the horizon. Data too small to fit, or a fit
+    that does not converge, gives empty scores and says why."""
+    reason = unfit_reason(summary, settings.min_customers)
+    if not reason:
+        try:
+            model = fit_clv(summary, settings.penalizer)
+        except FitFailed as exc:
+            reason = f"not fitted: {exc}"
+    if reason:
+        scores = summary.select("customer_id").with_columns(
+            **{name: pl.lit(None, dtype) for name, dtype in SCORE_COLUMNS.items()})
+        return ClvFit(scores, pl.DataFrame(schema=PARAMETER_SCHEMA), {"model": reason})
+    scores = score_customers(model, summary, settings.horizon_months,
+                             settings.monthly_discount_rate if with_clv else None)
+    parameters = model.parameters().with_columns(
+        time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers, pl.Int64),
+        calibration_end=pl.lit(calibration_end))
+    return ClvFit(scores, parameters, {
+        "model": "fitted", **model.fit_notes, "repeat_customers": model.n_repeat_customers,
+        "frequency_spend_correlation": round(model.frequency_spend_correlation, 4)})

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from pydantic import BaseModel, Field
 from pypinyin import pinyin_dict
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
@@ -25,44 +24,11 @@ from splink import comparison_library as cl
 from splink.blocking_rule_library import And, CustomRule
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from models.settings import IdentitySettings
+
 DEFAULTS_FILE = Path(__file__).with_name("identity_defaults.json")
 CALIBRATION_FILE = Path(__file__).with_name("identity_calibration.md")
 """The precision/recall curve the threshold was chosen on (written by `make bench`)."""
-
-
-class IdentitySettings(BaseModel):
-    """Thresholds and seeds of identity resolution."""
-
-    match_threshold: float = Field(
-        0.95, description="Splink match probability at or above which two profiles are one customer "
-                         "(calibrated on labelled data: bench/RESULTS.md, identity threshold).")
-    score_floor: float = Field(
-        0.5, description="Pairs scored at or above this are kept in identity.signature_pairs, so the "
-                         "threshold's effect can be read without scoring again.")
-    min_name_similarity: float = Field(
-        0.92, description="Jaro-Winkler similarity of two Latin name keys at which the names agree "
-                          "(Jon Smith, John Smith): a shared car under names that do not agree is "
-                          "the next owner.")
-    common_name_share: float = Field(
-        5e-4, description="A name key carried by at least this share of signatures, and by at least "
-                          "common_name_min_count, is common (张伟): sharing it needs a second strong "
-                          "agreement to link.")
-    common_name_min_count: int = Field(10, description="See common_name_share.")
-    max_household_size: int = Field(
-        6, description="A mobile or address shared by more customers than this is not a household's.")
-    seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
-    u_max_pairs: float = Field(1e6, description="Pairs sampled to estimate u probabilities (those of the "
-                                                 "exact levels are computed, not sampled).")
-    em_max_pairs: float = Field(2e5, description="Pairs per expectation-maximisation training block.")
-    max_block_pairs_per_signature: float = Field(
-        0.5, description="A scoring block that would compare more pairs across profiles than this "
-                         "many per signature (and more than min_block_budget) is left out (a surname "
-                         "and a city's postcode, at a large network): the others still find the "
-                         "pairs, and the asset's metadata names the blocks used.")
-    min_block_budget: float = Field(1e5, description="See max_block_pairs_per_signature.")
-    min_training_pairs: int = Field(
-        50, description="A training block with fewer pairs than this is skipped; what no block "
-                        "trains keeps its shipped parameters.")
 
 
 def pinyin_chars() -> pl.DataFrame:

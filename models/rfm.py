@@ -1,6 +1,6 @@
 """RFM: recency, frequency and monetary scores 1-5 by quintile, and named segments.
 
-What the three measures are (computed in `sql/intermediate/analytics/int_customer_features.sql`):
+What the three measures are (computed in `sql/intermediate/analytics.features.sql`):
 recency is the days since the customer's last service visit or vehicle purchase, frequency the
 service visits (distinct days) in the value window, monetary the after-sales spend in it. A
 vehicle purchase counts for recency but not for frequency or monetary value: one 200,000-yuan

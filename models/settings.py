@@ -1,15 +1,24 @@
-"""The analytics settings, with the reasoning behind each default.
+"""Every setting of the pipeline, with the reasoning behind each default: one home.
 
 Every analysis runs as of one date and reads only records dated on or before it. Changing a
 setting changes the marts, so they are all here, in one place, and none is read from the clock.
+The sections are pydantic models (Dagster's `Config`, so the launchpad shows each field with its
+description) gathered in one resource, `Settings`: a run sets any of them from its run config
+(`resources: settings: config: identity: match_threshold: 0.9`) or from a YAML/JSON file of the
+same shape (`crm run --settings FILE`, or `CRM_SETTINGS` for `dagster dev`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+import json
+from pathlib import Path
+
+import dagster as dg
+import yaml
+from pydantic import Field, model_validator
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(dg.Config):
     """What the parsing accepts."""
 
     future_tolerance_days: int = Field(1, description=(
@@ -18,7 +27,42 @@ class IngestSettings(BaseModel):
         "another time zone than the run's (Asia/Shanghai)."))
 
 
-class AnalyticsSettings(BaseModel):
+class IdentitySettings(dg.Config):
+    """Thresholds and seeds of identity resolution."""
+
+    match_threshold: float = Field(
+        0.95, description="Splink match probability at or above which two profiles are one customer "
+                         "(calibrated on labelled data: bench/RESULTS.md, identity threshold).")
+    score_floor: float = Field(
+        0.5, description="Pairs scored at or above this are kept in identity.signature_pairs, so the "
+                         "threshold's effect can be read without scoring again.")
+    min_name_similarity: float = Field(
+        0.92, description="Jaro-Winkler similarity of two Latin name keys at which the names agree "
+                          "(Jon Smith, John Smith): a shared car under names that do not agree is "
+                          "the next owner.")
+    common_name_share: float = Field(
+        5e-4, description="A name key carried by at least this share of signatures, and by at least "
+                          "common_name_min_count, is common (张伟): sharing it needs a second strong "
+                          "agreement to link.")
+    common_name_min_count: int = Field(10, description="See common_name_share.")
+    max_household_size: int = Field(
+        6, description="A mobile or address shared by more customers than this is not a household's.")
+    seed: int = Field(42, description="Seed of Splink's random sampling for u probabilities.")
+    u_max_pairs: float = Field(1e6, description="Pairs sampled to estimate u probabilities (those of the "
+                                                 "exact levels are computed, not sampled).")
+    em_max_pairs: float = Field(2e5, description="Pairs per expectation-maximisation training block.")
+    max_block_pairs_per_signature: float = Field(
+        0.5, description="A scoring block that would compare more pairs across profiles than this "
+                         "many per signature (and more than min_block_budget) is left out (a surname "
+                         "and a city's postcode, at a large network): the others still find the "
+                         "pairs, and the asset's metadata names the blocks used.")
+    min_block_budget: float = Field(1e5, description="See max_block_pairs_per_signature.")
+    min_training_pairs: int = Field(
+        50, description="A training block with fewer pairs than this is skipped; what no block "
+                        "trains keeps its shipped parameters.")
+
+
+class AnalyticsSettings(dg.Config):
     """Settings of RFM, ABC tiers, lifecycle stages, CLV and churn risk."""
 
     # --- what counts as value -------------------------------------------------------------
@@ -63,13 +107,6 @@ class AnalyticsSettings(BaseModel):
     annual_discount_rate: float = Field(0.10, description="Discount rate of CLV cash flows, per year.")
     penalizer: float = Field(0.0, description="L2 penalty of the BG/NBD and Gamma-Gamma fits (0 = plain MLE).")
 
-    # --- churn risk -----------------------------------------------------------------------
-    active_window_days: int = Field(730, description=(
-        "The churn model learns from and is judged on customers seen in the two years before its "
-        "cut-off: customers lost long ago are easy to call and would flatter the backtest."))
-    max_training_rows: int = Field(100_000, description="Training rows sampled (seeded) for the classifier.")
-    seed: int = Field(42, description="Seed of every sample and model.")
-
     @model_validator(mode="after")
     def _ordered(self) -> AnalyticsSettings:
         if not 0 < self.a_share < self.b_share < 1:
@@ -83,7 +120,22 @@ class AnalyticsSettings(BaseModel):
         return (1 + self.annual_discount_rate) ** (1 / 12) - 1
 
 
-class MarketingSettings(BaseModel):
+class ChurnSettings(dg.Config):
+    """The churn classifier (scikit-learn's HistGradientBoostingClassifier) and what it learns from."""
+
+    active_window_days: int = Field(730, description=(
+        "The churn model learns from and is judged on customers seen in the two years before its "
+        "cut-off: customers lost long ago are easy to call and would flatter the backtest."))
+    max_training_rows: int = Field(100_000, description="Training rows sampled (seeded) for the classifier.")
+    max_iter: int = Field(60, description=(
+        "Boosting iterations. 60 at a learning rate of 0.2 ranks as well as 150 at 0.1 on the bench "
+        "set (bench/RESULTS.md) and scores faster."))
+    learning_rate: float = Field(0.2, description="Shrinkage of each tree's contribution.")
+    max_leaf_nodes: int = Field(31, description="Leaves per tree (scikit-learn's default).")
+    seed: int = Field(42, description="Seed of the training sample, the classifier and the random ranking.")
+
+
+class MarketingSettings(dg.Config):
     """Who a marketing list may contact."""
 
     unknown_consent_contactable: bool = Field(False, description=(
@@ -93,7 +145,7 @@ class MarketingSettings(BaseModel):
         "consent outside the DMS."))
 
 
-class FollowUpStep(BaseModel):
+class FollowUpStep(dg.Config):
     """One call of post-delivery care."""
 
     step: str
@@ -103,7 +155,7 @@ class FollowUpStep(BaseModel):
         "completes the step; after them an uncompleted step is missed."))
 
 
-class ServiceInterval(BaseModel):
+class ServiceInterval(dg.Config):
     """A maintenance schedule: the first service after delivery, then the regular one; whichever
     of time and mileage comes first."""
 
@@ -114,18 +166,18 @@ class ServiceInterval(BaseModel):
     km: int = 10_000
 
 
-class ActSettings(BaseModel):
+class ActSettings(dg.Config):
     """Settings of the staff's work lists: follow-ups, service reminders and win-back."""
 
-    follow_up_steps: list[FollowUpStep] = Field(default_factory=lambda: [
-        FollowUpStep(step="24h", due_days=1, window_days=2),
-        FollowUpStep(step="3d", due_days=3, window_days=2),
-        FollowUpStep(step="7d", due_days=7, window_days=3),
-        FollowUpStep(step="30d", due_days=30, window_days=7),
+    follow_up_steps: list[FollowUpStep] = Field([
+        {"step": "24h", "due_days": 1, "window_days": 2},
+        {"step": "3d", "due_days": 3, "window_days": 2},
+        {"step": "7d", "due_days": 7, "window_days": 3},
+        {"step": "30d", "due_days": 30, "window_days": 7},
     ], description=(
         "The four calls after a new-car delivery. Windows do not overlap, so one call completes "
         "one step; a call is due on its day and overdue until its window closes."))
-    service_intervals: list[ServiceInterval] = Field(default_factory=lambda: [ServiceInterval()], description=(
+    service_intervals: list[ServiceInterval] = Field([{}], description=(
         "Maintenance schedules per brand; the one without a brand applies to every other brand. "
         "The defaults are the common Chinese schedule: first service at 6 months or 5,000 km, "
         "then every 12 months or 10,000 km."))
@@ -153,3 +205,43 @@ class ActSettings(BaseModel):
     won_back_within_days: int = Field(90, description=(
         "A win-back call counts as won when the customer comes back to that dealer within this "
         "many days."))
+
+    @model_validator(mode="after")
+    def _typed_lists(self) -> ActSettings:
+        # Dagster takes a list of Config only as plain values for its default: type them here
+        object.__setattr__(self, "follow_up_steps", [FollowUpStep.model_validate(step) if isinstance(step, dict)
+                                                     else step for step in self.follow_up_steps])
+        object.__setattr__(self, "service_intervals", [ServiceInterval.model_validate(i) if isinstance(i, dict)
+                                                       else i for i in self.service_intervals])
+        return self
+
+
+class Settings(dg.ConfigurableResource):
+    """Every setting of a run, by stage. Defaults are the product's; a run overrides any field."""
+
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)
+    marketing: MarketingSettings = Field(default_factory=MarketingSettings)
+    act: ActSettings = Field(default_factory=ActSettings)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None) -> Settings:
+        """The settings of a YAML or JSON file shaped like the run config (sections, then fields);
+        no path: the defaults."""
+        if not path:
+            return cls()
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            values = (json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"not YAML: {exc}") from None
+        unknown = set(values) - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are {', '.join(SECTIONS)}")
+        return cls(**{section: SECTIONS[section](**fields) for section, fields in values.items()})
+
+
+SECTIONS = {"ingest": IngestSettings, "identity": IdentitySettings, "analytics": AnalyticsSettings,
+            "churn": ChurnSettings, "marketing": MarketingSettings, "act": ActSettings}

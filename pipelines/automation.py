@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from assets.ingest.assets import DEALERS
+from assets.resources import LandingFolder
 from landing.files import discover_files
 
 JOB_NAME = "materialize_all"
@@ -61,13 +61,13 @@ def all_dealers_tags(keys: list[str]) -> dict:
 
 
 @dg.sensor(job_name=JOB_NAME, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests a run when files in CRM_INPUT_DIR arrive, change or leave, as of the one "
+           description="Requests a run when files in the landing folder (CRM_INPUT_DIR) arrive, change or leave, as of the one "
                        "rule of every run (CRM_AS_OF, else the latest record date). The run key is the landing "
                        "folder's fingerprint, so the same files never run twice.")
-def landing_sensor(context: dg.SensorEvaluationContext):
-    folder = Path(os.environ.get("CRM_INPUT_DIR", ""))
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder):
+    folder = landing.path
     if not folder.is_dir():
-        return dg.SkipReason(f"CRM_INPUT_DIR {str(folder)!r} is not a folder")
+        return dg.SkipReason(f"the landing folder {str(folder)!r} (CRM_INPUT_DIR) is not a folder")
     fingerprint = landing_fingerprint(folder)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed files")

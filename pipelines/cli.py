@@ -1,6 +1,6 @@
 """`crm`: run the pipeline over a landing folder, or generate a synthetic one.
 
-    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full]
+    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full] [--settings FILE]
     crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
     crm lists export LIST --output DIR --to FILE.csv|FILE.xlsx [--dealer D] [--staff S] [--due-within DAYS]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
@@ -18,8 +18,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.resources import LandingFolder, RunSettings, Warehouse
 from generator import generate_landing
-from pipelines.resources import LandingFolder, RunSettings, Warehouse, memory_limit_from_env
+from models.settings import Settings
 from pipelines.run_summary import print_summary
 
 
@@ -134,17 +135,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"crm run: --output {output_dir} {problem}", file=sys.stderr)
         return 2
 
-    from pipelines.definitions import materialize_everything
+    from pipelines.definitions import run_everything
 
+    try:
+        settings = Settings.from_file(args.settings)
+    except (OSError, ValueError) as exc:
+        print(f"crm run: --settings {args.settings}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
-        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=memory_limit_from_env()),
+        "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "")),
         "run_settings": RunSettings(as_of=args.as_of or "", full=args.full),
+        "settings": settings,
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log = _libraries_log_to(output_dir / "logs" / "crm_run.log")
     print(f"crm run: {input_dir} -> {output_dir} (library warnings: {log})")
-    result = materialize_everything(resources, instance, hooks=frozenset({_report_asset}),
+    result = run_everything(resources, instance, hooks=frozenset({_report_asset}),
                                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
@@ -159,7 +166,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_segment(args: argparse.Namespace) -> int:
-    from pipelines.segments import FilterError, SegmentFilter, for_call_centre, select_members, write_list
+    from pipelines.segments import (
+        FilterError,
+        SegmentFilter,
+        for_call_centre,
+        select_members,
+        write_list,
+    )
 
     mart = Path(args.output) / "marts" / "segment_members.parquet"
     if not mart.is_file():
@@ -235,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
     run_parser.add_argument("--full", action="store_true",
                             help="read every landing file and parse every dealer again, changed or not")
+    run_parser.add_argument("--settings", default=os.environ.get("CRM_SETTINGS") or None, metavar="FILE",
+                            help="YAML or JSON file of settings (models/settings.py), shaped like the run config: "
+                                 "identity: {match_threshold: 0.9}; default: CRM_SETTINGS, else the defaults")
     run_parser.set_defaults(handler=run)
     segments = commands.add_parser("segments", help="contact lists from the segment_members mart")
     segment_commands = segments.add_subparsers(dest="segments_command", required=True)

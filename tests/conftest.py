@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 import sql
-from pipelines.definitions import materialize_everything
-from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import LandingFolder, RunSettings, Warehouse
+from pipelines.definitions import run_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -37,7 +37,7 @@ def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") ->
 def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
                  instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize every asset through Dagster, in process, as `crm run` does."""
-    result = materialize_everything(
+    result = run_everything(
         {
             "landing": LandingFolder(input_dir=str(input_dir)),
             "warehouse": Warehouse(output_dir=str(output_dir)),

@@ -168,7 +168,7 @@ def _service_due(con, **overrides) -> dict[str, dict]:
               "prior_strength": settings.mileage_prior_strength, "min_model_vehicles": settings.min_model_vehicles,
               "default_km_per_day": settings.default_km_per_day, "due_soon_days": settings.due_soon_days,
               "left_after_intervals": settings.left_to_win_back_intervals, **overrides}
-    return {row["vin"]: row for row in sql.query(con, "intermediate/act/act_service_due", **params).pl()
+    return {row["vin"]: row for row in sql.query(con, sql.table_file("act.service_due"), **params).pl()
             .iter_rows(named=True)}
 
 

@@ -7,16 +7,17 @@ import zoneinfo
 
 import dagster as dg
 
+from assets.resources import LandingFolder, RunSettings, Warehouse
 from pipelines.automation import landing_sensor, nightly_refresh
 from pipelines.definitions import build_definitions
-from pipelines.resources import LandingFolder, RunSettings, Warehouse
 from tests.conftest import write_file
 
 
-def evaluate(instance: dg.DagsterInstance, cursor: str | None):
-    """One sensor tick; the dealer partitions it asks for are added to the instance, as the
-    daemon would."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+def evaluate(instance: dg.DagsterInstance, cursor: str | None, landing):
+    """One sensor tick over the `landing` folder; the dealer partitions it asks for are added to
+    the instance, as the daemon would."""
+    context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                      resources={"landing": LandingFolder(input_dir=str(landing))})
     result = landing_sensor(context)
     if isinstance(result, dg.SensorResult):
         for request in result.dynamic_partitions_requests:
@@ -26,32 +27,30 @@ def evaluate(instance: dg.DagsterInstance, cursor: str | None):
     return result, context.cursor
 
 
-def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path, monkeypatch):
+def test_a_new_file_requests_one_run_and_the_same_files_none(tmp_path):
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin\nR1,2024-01-05,500,V\n")
-    monkeypatch.setenv("CRM_INPUT_DIR", str(landing))
     instance = dg.DagsterInstance.ephemeral()
 
-    first, cursor = evaluate(instance, None)
+    first, cursor = evaluate(instance, None, landing)
     assert isinstance(first, dg.RunRequest) and first.run_key == cursor
     assert not first.run_config  # as of the one rule of every run: CRM_AS_OF, else the latest record date
     assert instance.get_dynamic_partitions("dealer") == ["D01"]
     assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) == \
         ("D01", "D01")
-    again, same_cursor = evaluate(instance, cursor)
+    again, same_cursor = evaluate(instance, cursor, landing)
     assert isinstance(again, dg.SkipReason) and same_cursor == cursor
 
     write_file(landing, "D02/sales/sales.csv", "sale_id,sale_date,sale_amount,vin\nS1,2024-02-01,1000,V\n")
-    new, new_cursor = evaluate(instance, cursor)
+    new, new_cursor = evaluate(instance, cursor, landing)
     assert isinstance(new, dg.RunRequest) and new.run_key == new_cursor != cursor
     assert instance.get_dynamic_partitions("dealer") == ["D01", "D02"]
     assert (new.tags["dagster/asset_partition_range_start"], new.tags["dagster/asset_partition_range_end"]) == \
         ("D01", "D02")
 
 
-def test_the_sensor_skips_when_the_landing_folder_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRM_INPUT_DIR", str(tmp_path / "nowhere"))
-    result, _ = evaluate(dg.DagsterInstance.ephemeral(), None)
+def test_the_sensor_skips_when_the_landing_folder_is_missing(tmp_path):
+    result, _ = evaluate(dg.DagsterInstance.ephemeral(), None, tmp_path / "nowhere")
     assert isinstance(result, dg.SkipReason) and "not a folder" in result.skip_message
 
 

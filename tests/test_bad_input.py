@@ -44,9 +44,10 @@ def test_a_row_dated_after_the_day_of_the_run_is_rejected_and_the_run_goes_on(tm
 
 
 def _future_limit():
-    from pipelines.resources import RunSettings
+    from assets.resources import RunSettings
+    from models.settings import IngestSettings
 
-    return RunSettings().future_limit()
+    return RunSettings().future_limit(IngestSettings().future_tolerance_days)
 
 
 def test_a_row_after_as_of_but_not_in_the_future_is_loaded_and_left_out_of_the_analytics(tmp_path):
@@ -80,7 +81,7 @@ def test_undecodable_files_fail_by_name_with_every_line_rejected_and_utf16_loads
     gbk = (SERVICE + GOOD_ROW + "R2,2024-01-06,600,LSVAU2180N2183291,李强,13800138002\n").encode("gbk")
     write_file(landing, "D01/service/cut.csv", "")
     (landing / "D01/service/cut.csv").write_bytes(gbk[:-3] + "张".encode("gbk")[:1])  # cut mid-character
-    mixed = SERVICE.encode("utf-8") + "R1,2024-01-05,1,V,王芳,138\n".encode("utf-8") + "R2,2024-01-05,1,V,李强,139\n".encode("gbk")
+    mixed = SERVICE.encode("utf-8") + "R1,2024-01-05,1,V,王芳,138\n".encode() + "R2,2024-01-05,1,V,李强,139\n".encode("gbk")
     (landing / "D01/service/mixed.csv").write_bytes(mixed)
     (landing / "D02/service").mkdir(parents=True)
     (landing / "D02/service/utf16.csv").write_bytes((SERVICE + GOOD_ROW).encode("utf-16"))

@@ -49,7 +49,11 @@ def test_the_sensors_first_run_succeeds_without_a_retry(tmp_path, sample_run):
             time.sleep(3)
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
-        dev.wait(timeout=60)
+        try:
+            dev.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: the daemon's shutdown is not under test
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait()
     assert [run["status"] for run in runs] == ["SUCCESS"], runs
     assert not any(tag["key"] == "dagster/retry_number" for tag in runs[0]["tags"])
     manifest = json.loads((out / "marts" / "_manifest.json").read_text(encoding="utf-8"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -13,9 +13,9 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-import landing.load as landing_load
+import landing.catalog as landing_catalog
 import sql
-from landing.load import catalog_landing
+from landing.catalog import catalog_landing
 from tests.conftest import SAMPLE, query, run_pipeline, write_file
 
 GBK_SALES = (
@@ -108,7 +108,7 @@ def test_unchanged_files_are_not_read_again(landing, tmp_path, monkeypatch):
     copy = Path(first.filter(pl.col("source") == "sales")["read_path"][0])  # the GBK file's UTF-8 copy
     assert copy.parent == utf8 and copy.is_file()
     inspected = []
-    monkeypatch.setattr(landing_load, "inspect_file", lambda entry, _: inspected.append(entry.file_name))
+    monkeypatch.setattr(landing_catalog, "inspect_file", lambda entry, _: inspected.append(entry.file_name))
     assert catalog_landing(landing, utf8, first).equals(first)
     assert inspected == [] and copy.is_file()
 
@@ -187,7 +187,7 @@ def test_rows_conserved_check_fails_when_a_file_loses_its_rows(landing, tmp_path
     run_pipeline(landing, out)
     with duckdb.connect(str(out / "warehouse.duckdb")) as con:
         con.execute("delete from intermediate.service_checked")
-        sql.materialize(con, "marts/load_manifest", "ingest.load_manifest")
+        sql.build(con, "ingest.load_manifest")
         unbalanced = sql.query(con, "checks/rows_conserved").fetchall()
     assert [(row[0], row[1], row[2]) for row in unbalanced] == [("D01/service/ro_2024.csv", 7, 0)]
 

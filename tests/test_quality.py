@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.quality.expectations import validate_metrics
-from pipelines.definitions import materialize_everything
-from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import LandingFolder, RunSettings, Warehouse
+from pipelines.definitions import run_everything
 from tests.conftest import write_file
 
 
@@ -43,7 +43,7 @@ def test_a_failing_blocking_check_stops_everything_downstream(tmp_path, monkeypa
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
                "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n")
-    result = materialize_everything(
+    result = run_everything(
         {"landing": LandingFolder(input_dir=str(landing)),
          "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
         dg.DagsterInstance.ephemeral())
@@ -67,7 +67,7 @@ def test_rows_conserved_is_blocking(tmp_path, monkeypatch):
                         "0 as rows_read" if name == "checks/rows_conserved" else real(name))
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", "ro_number,open_date,total_amount,vin\nR1,2024-01-05,500,V\n")
-    result = materialize_everything(
+    result = run_everything(
         {"landing": LandingFolder(input_dir=str(landing)),
          "warehouse": Warehouse(output_dir=str(tmp_path / "out")), "run_settings": RunSettings()},
         dg.DagsterInstance.ephemeral())

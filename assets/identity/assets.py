@@ -11,70 +11,84 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
-from assets.materialize import markdown_table, materialize_sql, stopwatch, table_metadata
-from models.identity import (CALIBRATION_FILE, IdentitySettings, connected_components, pinyin_chars,
-                             score_signatures, split_conflicting_clusters)
-from pipelines.resources import Warehouse
+from assets.metadata import (
+    build_table,
+    counts_by,
+    distinct_count,
+    markdown_table,
+    stopwatch,
+    table_metadata,
+)
+from assets.resources import Warehouse
+from models.identity import (
+    CALIBRATION_FILE,
+    connected_components,
+    pinyin_chars,
+    score_signatures,
+    split_conflicting_clusters,
+)
+from models.settings import Settings
 
 GROUP = "identity"
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets[1], service_assets[1]], kinds={"duckdb"})
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean, service_assets.clean], kinds={"duckdb"})
 def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per distinct identity signature (every identifying field a record carries) of the
-    clean records, with its name keys and cars. Also defines the view
-    identity.records (one row per usable record with its signature)."""
+    """identity.signatures: one row per distinct identity signature (every identifying field a
+    record carries) of the clean records, with its name keys and cars. Also the view
+    identity.records (one row per usable record with its signature) and identity.pinyin_chars
+    (the syllable of every Chinese character, for name keys)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.store_frame(con, "identity.pinyin_chars", pinyin_chars())
-            records = sql.materialize(con, "intermediate/identity/int_identity_records", "identity.records",
-                                      view=True)
-            sql.materialize(con, "intermediate/identity/int_identity_signatures", "identity.signatures")
+            records = sql.build(con, "identity.records", view=True)
+            sql.build(con, "identity.signatures")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],
                                                             records=records))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
 def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per signature with the group the deterministic rules put it in (same valid ID
-    number; same dealer customer number; same mobile and name). Each group is a profile."""
+    """identity.rule_clusters: one row per signature with the group the deterministic rules put
+    it in (same valid ID number; same dealer customer number; same mobile and name), from the
+    edges in identity.rule_edges. Each group is a profile."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.materialize(con, "intermediate/identity/int_identity_rule_edges", "identity.rule_edges")
+            sql.build(con, "identity.rule_edges")
             connected_components(con, "identity.signatures", "signature_key", "identity.rule_edges",
                                  "identity.rule_clusters")
-        by_rule = dict(con.execute("select rule, count(*) from identity.rule_edges group by rule").fetchall())
-        profiles = con.execute("select count(distinct cluster) from identity.rule_clusters").fetchone()[0]
+        by_rule = counts_by(con, "identity.rule_edges", "rule")
+        profiles = distinct_count(con, "identity.rule_clusters", "cluster")
         return dg.MaterializeResult(metadata=table_metadata(
             con, "identity.rule_clusters", timing["seconds"], profiles=profiles,
             **{f"edges_{rule}": n for rule, n in by_rule.items()}))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"duckdb", "splink"})
-def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per pair of profiles the Splink model (trained by EM on the fields the data has,
-    fixed seed) links at or above the threshold, less pairs that must never link (different
-    valid IDs, family, a car's next owner, a common name alone). Also writes identity.profiles,
-    identity.signature_pairs (every pair scored above the floor, with its veto) and
-    identity.profile_clusters (clusters that held two people for certain split by their weakest
-    links), and the model's parameters and what was learned (identity.linkage_parameters,
-    identity.linkage_model)."""
-    settings = IdentitySettings()
+def profile_links(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    """identity.profile_links: one row per pair of profiles the Splink model (trained by EM on the
+    fields the data has, fixed seed) links at or above the threshold, less pairs that must never
+    link (different valid IDs, family, a car's next owner, a common name alone). Also writes
+    identity.profiles and identity.signature_profiles (the rule profiles and their signatures),
+    identity.scored_signature_pairs (Splink's scores above the floor), identity.signature_pairs
+    (those pairs with their veto), identity.profile_clusters_linked and identity.profile_conflicts
+    (the linked clusters and their pairs that must not link), identity.profile_clusters (clusters
+    that held two people for certain split by their weakest links), and the model's parameters
+    and what was learned (identity.linkage_parameters, identity.linkage_model)."""
+    identity = settings.identity
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.materialize(con, "intermediate/identity/int_identity_profiles", "identity.profiles")
-            sql.materialize(con, "intermediate/identity/int_identity_signature_profiles", "identity.signature_profiles")
+            sql.build(con, "identity.profiles")
+            sql.build(con, "identity.signature_profiles")
             model = score_signatures(con, "identity.signatures", "identity.signature_profiles",
-                                     "identity.scored_signature_pairs", settings)
-            sql.materialize(con, "intermediate/identity/int_identity_signature_pairs", "identity.signature_pairs",
-                            min_name_similarity=settings.min_name_similarity,
-                            common_name_share=settings.common_name_share,
-                            common_name_min_count=settings.common_name_min_count)
-            sql.materialize(con, "intermediate/identity/int_identity_links", "identity.profile_links",
-                            match_threshold=settings.match_threshold)
+                                     "identity.scored_signature_pairs", identity)
+            sql.build(con, "identity.signature_pairs", min_name_similarity=identity.min_name_similarity,
+                      common_name_share=identity.common_name_share,
+                      common_name_min_count=identity.common_name_min_count)
+            sql.build(con, "identity.profile_links", match_threshold=identity.match_threshold)
             connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
                                  "identity.profile_clusters_linked")
-            sql.materialize(con, "intermediate/identity/int_identity_profile_conflicts", "identity.profile_conflicts")
+            sql.build(con, "identity.profile_conflicts")
             split = split_conflicting_clusters(con, "identity.profile_clusters_linked", "identity.profile_links",
                                                "identity.profile_conflicts", "identity.profile_clusters")
             sql.store_frame(con, "identity.linkage_parameters", model.parameters)
@@ -82,12 +96,12 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
                 "status": [model.status], "learned": [", ".join(model.learned)],
                 "shipped": [", ".join(model.defaulted)], "training": [", ".join(model.blocks)],
                 "probability_two_random_records_match": [model.probability_two_random_records_match]}))
-        vetoes = dict(con.execute("select must_not_link, count(*) from identity.signature_pairs "
-                                  "where must_not_link is not null group by 1").fetchall())
-        bands = con.execute("select floor(match_probability * 20) / 20 as band, count(*) as pairs "
-                            "from identity.signature_pairs group by 1 order by 1").pl()
+        vetoes = {reason: n for reason, n in counts_by(con, "identity.signature_pairs", "must_not_link").items()
+                  if reason is not None}
+        bands = con.table("identity.signature_pairs").aggregate(
+            "floor(match_probability * 20) / 20 as band, count(*) as pairs", "band").order("band").pl()
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "identity.profile_links", timing["seconds"], threshold=settings.match_threshold,
+            con, "identity.profile_links", timing["seconds"], threshold=identity.match_threshold,
             model=model.status, learned=", ".join(model.learned) or "none",
             shipped=", ".join(model.defaulted) or "none", training=", ".join(model.blocks),
             scoring_blocks=", ".join(model.scoring_blocks),
@@ -98,74 +112,70 @@ def profile_links(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})
 def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per signature with its customer_id, stable across runs into the same output
-    (rule in sql/intermediate/identity/int_identity_customer_ids.sql). Also keeps
-    identity.retired_ids: ids that merged into another."""
+    """identity.signature_ids: one row per signature with its customer_id, stable across runs into
+    the same output (the rule is in sql/intermediate/identity.signature_ids.sql), from the ids the
+    last run left (identity.previous_signature_ids). Also keeps identity.retired_ids: ids that
+    merged into another."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            con.execute("create table if not exists identity.signature_ids (signature_key uhugeint, cluster bigint, "
-                        "customer_id varchar)")
-            con.execute("create table if not exists identity.retired_ids (customer_id varchar, merged_into varchar)")
-            con.execute("create or replace table identity.previous_signature_ids as "
-                        "select signature_key, customer_id from identity.signature_ids")
-            sql.materialize(con, "intermediate/identity/int_identity_customer_ids", "identity.signature_ids")
-            sql.materialize(con, "intermediate/identity/int_identity_retired_ids", "identity.retired_ids_next")
-            con.execute("create or replace table identity.retired_ids as select * from identity.retired_ids_next")
-            con.execute("drop table identity.retired_ids_next")
-        customers = con.execute("select count(distinct customer_id) from identity.signature_ids").fetchone()[0]
+            sql.run(con, "identity.signature_ids.create")
+            sql.run(con, "identity.retired_ids.create")
+            sql.build(con, "identity.previous_signature_ids")
+            sql.build(con, "identity.signature_ids")
+            sql.build(con, "identity.retired_ids")
+        customers = distinct_count(con, "identity.signature_ids", "customer_id")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signature_ids", timing["seconds"],
                                                             customers=customers))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets[1]], kinds={"duckdb"})
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets.clean], kinds={"duckdb"})
 def contacts(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per usable contact-log record with the customer it was about, resolved at its dealer
-    by sale, customer number or mobile (match_rule; 'unmatched' when none is known there)."""
+    """identity.contacts: one row per usable contact-log record with the customer it was about,
+    resolved at its dealer by sale, customer number or mobile (match_rule; 'unmatched' when none is
+    known there)."""
     with warehouse.connect() as con:
-        result = materialize_sql(con, "intermediate/identity/int_identity_contacts", "identity.contacts")
-        by_rule = dict(con.execute("select match_rule, count(*) from identity.contacts group by 1").fetchall())
+        result = build_table(con, "identity.contacts")
+        by_rule = counts_by(con, "identity.contacts", "match_rule")
     return dg.MaterializeResult(metadata={**result.metadata, **{f"matched_{k}": v for k, v in by_rule.items()}})
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts], kinds={"duckdb"})
 def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per accepted input row: its customer_id and the rule or score that linked it.
-    A table, not a view: the mart sorts it for Parquet, and a sort on top of the joins that build
-    it ran out of DuckDB's memory at scale 1."""
+    """identity.identity_crosswalk: one row per accepted input row: its customer_id and the rule
+    or score that linked it. A table, not a view: the mart sorts it for Parquet, and a sort on top
+    of the joins that build it ran out of DuckDB's memory at scale 1."""
     with warehouse.connect() as con:
-        return materialize_sql(con, "marts/identity_crosswalk", "identity.identity_crosswalk", preview_rows=0)
+        return build_table(con, "identity.identity_crosswalk", preview_rows=0)
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def customers(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per resolved customer: the golden record (latest valid mobile, most frequent name
-    and ID, home dealer, first and last seen)."""
+    """identity.customers: one row per resolved customer: the golden record (latest valid mobile,
+    most frequent name and ID, home dealer, first and last seen)."""
     with warehouse.connect() as con:
-        return materialize_sql(con, "marts/customers", "identity.customers")
+        return build_table(con, "identity.customers")
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
-def households(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per customer who shares a mobile or an address with another: their household.
-    Linked, never merged."""
+def households(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    """identity.households: one row per customer who shares a mobile or an address with another:
+    their household. Linked, never merged: identity.household_edges, identity.household_nodes and
+    identity.household_clusters are its graph."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.materialize(con, "intermediate/identity/int_household_edges", "identity.household_edges",
-                            max_household_size=IdentitySettings().max_household_size)
-            con.execute("create or replace table identity.household_nodes as select distinct customer_id from "
-                        "(select customer_id_l as customer_id from identity.household_edges union "
-                        "select customer_id_r from identity.household_edges)")
+            sql.build(con, "identity.household_edges", max_household_size=settings.identity.max_household_size)
+            sql.build(con, "identity.household_nodes")
             connected_components(con, "identity.household_nodes", "customer_id", "identity.household_edges",
                                  "identity.household_clusters")
-            sql.materialize(con, "marts/households", "identity.households")
+            sql.build(con, "identity.households")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.households", timing["seconds"]))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def vehicles(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per vehicle and owner: who owned each VIN from when to when."""
+    """identity.vehicles: one row per vehicle and owner: who owned each VIN from when to when."""
     with warehouse.connect() as con:
-        return materialize_sql(con, "marts/vehicles", "identity.vehicles")
+        return build_table(con, "identity.vehicles")
 
 
 identity_assets = [signatures, rule_clusters, profile_links, signature_ids, contacts, identity_crosswalk, customers,

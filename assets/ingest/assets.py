@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import dagster as dg
 import polars as pl
 
 import sql
-from assets.materialize import materialize_sql, stopwatch, table_metadata, table_preview
-from landing.load import (
-    catalog_landing,
+from assets.ingest.parsing import (
     ensure_checked_table,
+    forget_ingested,
     ingest_dealers,
     install_code_maps,
     known_catalog,
     prune_checked,
     register_catalog,
 )
+from assets.metadata import (
+    build_table,
+    counts_by,
+    stopwatch,
+    table_metadata,
+    table_preview,
+)
+from assets.resources import LandingFolder, RunSettings, Warehouse
+from landing.catalog import catalog_landing
 from landing.mapping import SOURCES
-from pipelines.resources import LandingFolder, RunSettings, Warehouse
+from models.settings import Settings
 
 GROUP = "ingest"
 
@@ -32,12 +41,15 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 
 @dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
-def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
-    """One row per file of the landing folder: sha256, encoding, delimiter, header mapping and
-    status (loaded, skipped as a re-delivery of identical bytes, failed with the reason, or
-    ignored: not an export the pipeline reads). Also drops from the checked tables the rows of
-    files that are no longer loaded, so rows leave with their file even before their dealer is
-    ingested again."""
+def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: RunSettings,
+                  settings: Settings) -> dg.MaterializeResult:
+    """ingest.landing_files: one row per file of the landing folder: sha256, encoding, delimiter,
+    header mapping and status (loaded, skipped as a re-delivery of identical bytes, failed with the
+    reason, or ignored: not an export the pipeline reads); ingest.loaded_files: the files whose rows
+    the warehouse holds; ingest.value_codes and ingest.code_maps: the value codes of
+    landing/columns.toml. Also creates the checked tables where missing and drops from them the
+    rows of files that are no longer loaded, so rows leave with their file even before their dealer
+    is ingested again."""
     if not landing.path.is_dir():
         raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
     with stopwatch() as timing:
@@ -46,10 +58,11 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: Ru
             install_code_maps(con)
             register_catalog(con, catalog)
             dropped = {}
+            future_limit = run_settings.future_limit(settings.ingest.future_tolerance_days)
             for source in SOURCES:
-                ensure_checked_table(con, source, warehouse.empty_file(), run_settings.future_limit())
+                ensure_checked_table(con, source, warehouse.empty_file(), future_limit)
                 if run_settings.full:
-                    con.execute("delete from ingest.ingested_dealers where source = $source", {"source": source})
+                    forget_ingested(con, source)
                 dropped[f"rows_dropped_{source}"] = prune_checked(con, source)
     by_status = catalog.group_by("status").len().sort("status")
     failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
@@ -66,12 +79,7 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: Ru
     })
 
 
-REFERENCE_TABLES = {
-    "suppression": ("suppression.csv", "staging/stg_suppression",
-                    "value varchar, value_normalized varchar, kind varchar"),
-    "dealers": ("dealers.csv", "staging/stg_dealers", "dealer_code varchar, dealer_name varchar, region varchar, "
-                "province varchar, city varchar, brand varchar, opened_on date"),
-}
+REFERENCE_FILES = {"ingest.suppression": "suppression.csv", "ingest.dealers": "dealers.csv"}
 
 
 @dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"duckdb"})
@@ -81,45 +89,48 @@ def reference_lists(landing: LandingFolder, warehouse: Warehouse) -> dg.Material
     Both optional: a missing file gives an empty table."""
     rows = {}
     with warehouse.connect() as con, stopwatch() as timing:
-        con.execute("create schema if not exists ingest")
-        for table, (file_name, query, columns) in REFERENCE_TABLES.items():
+        for table, file_name in REFERENCE_FILES.items():
             path = landing.path / file_name
-            if path.is_file():
-                rows[table] = sql.materialize(con, query, f"ingest.{table}", path=str(path))
-            else:
-                con.execute(f"create or replace table ingest.{table} ({columns})")
-                rows[table] = 0
+            rows[table.split(".")[1]] = sql.build(con, table, path=str(path if path.is_file() else warehouse.empty_file()))
     return dg.MaterializeResult(metadata={"seconds": timing["seconds"], **rows})
 
 
-def _source_assets(source: str, clean_name: str) -> list[dg.AssetsDefinition]:
+class SourceAssets(NamedTuple):
+    """The two assets of one source: its checked rows (per dealer) and its clean records."""
+
+    checked: dg.AssetsDefinition
+    clean: dg.AssetsDefinition
+
+
+def _source_assets(source: str, clean_name: str) -> SourceAssets:
     @dg.asset(name=f"{source}_checked", key_prefix="intermediate", group_name=GROUP,
               deps=[landing_files], kinds={"duckdb"}, partitions_def=DEALERS,
               backfill_policy=dg.BackfillPolicy.single_run(),
-              description=f"One row per line of the loaded {source} files: typed dates, amounts, mobiles, "
-                          "VIN and ID flags, canonical codes, and the reason the row cannot be used (null "
-                          "when it can). Partitioned by dealer: a dealer is parsed again only when its files "
-                          "or the parsing code changed since its last ingestion.")
-    def checked(context, warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
+              description=f"intermediate.{source}_checked: one row per line of the loaded {source} files: typed "
+                          "dates, amounts, mobiles, VIN and ID flags, canonical codes, and the reason the row "
+                          "cannot be used (null when it can). Partitioned by dealer: a dealer is parsed again "
+                          "only when its files or the parsing code changed since its last ingestion "
+                          "(ingest.ingested_dealers, ingest.stale_dealers, ingest.files_to_parse).")
+    def checked(context, warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
         table = f"intermediate.{source}_checked"
         with warehouse.connect() as con, stopwatch() as timing:
             done = ingest_dealers(con, source, context.partition_keys, warehouse.batch_bytes, warehouse.empty_file(),
-                                  run_settings.future_limit())
+                                  run_settings.future_limit(settings.ingest.future_tolerance_days))
         with warehouse.connect() as con:
-            rows = con.execute(f"select count(*) from {table} where dealer_code in (select unnest($dealers))",
-                               {"dealers": context.partition_keys}).fetchone()[0]
+            by_dealer = counts_by(con, table, "dealer_code")
+            rows = sum(by_dealer.get(dealer, 0) for dealer in context.partition_keys)
             preview = table_preview(con, table)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, "seconds": timing["seconds"],
                                               "dealers": len(context.partition_keys), **done, **preview})
 
     @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[landing_files, checked], kinds={"duckdb"},
-              description=f"One row per usable {source} record: typed, validated, one row per record id "
-                          "and dealer (the row of the file loaded last). A view over the checked rows.")
+              description=f"clean.{clean_name}: one row per usable {source} record: typed, validated, one row "
+                          "per record id and dealer (the row of the file loaded last). A view over the checked rows.")
     def clean(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            return materialize_sql(con, f"intermediate/int_{source}_clean", f"clean.{clean_name}", view=True)
+            return build_table(con, f"clean.{clean_name}", view=True)
 
-    return [checked, clean]
+    return SourceAssets(checked, clean)
 
 
 sales_assets = _source_assets("sales", "sales")
@@ -127,15 +138,15 @@ service_assets = _source_assets("service", "repair_orders")
 contacts_assets = _source_assets("contacts", "contacts")
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, deps=[landing_files, sales_assets[0], service_assets[0],
-                                                                   contacts_assets[0]],
-          kinds={"duckdb"})
+@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
+          deps=[landing_files, sales_assets.checked, service_assets.checked, contacts_assets.checked])
 def rejects(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per input row that could not be used, with a reason code, a detail and the raw line."""
+    """ingest.rejects: one row per input row that could not be used, with a reason code, a detail
+    and the raw line."""
     with warehouse.connect() as con:
-        result = materialize_sql(con, "intermediate/int_rejects", "ingest.rejects")
-        by_reason = con.execute("select reason, count(*) from ingest.rejects group by reason order by reason").fetchall()
-    return dg.MaterializeResult(metadata={**result.metadata, **{f"rejected_{r}": n for r, n in by_reason}})
+        result = build_table(con, "ingest.rejects")
+        by_reason = counts_by(con, "ingest.rejects", "reason")
+    return dg.MaterializeResult(metadata={**result.metadata, **{f"rejected_{r}": n for r, n in by_reason.items()}})
 
 
 ROWS_CONSERVED = "rows_conserved"
@@ -143,17 +154,17 @@ ROWS_CONSERVED = "rows_conserved"
 
 @dg.asset(
     key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
-    deps=[landing_files, rejects, sales_assets[1], service_assets[1], contacts_assets[1]],
+    deps=[landing_files, rejects, sales_assets.clean, service_assets.clean, contacts_assets.clean],
     check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"], blocking=True,
                                    description="Every file: rows_read = the lines after its header = "
                                                "rows_loaded + rows_rejected, and the counts match the "
                                                "clean tables and rejects.")],
 )
 def load_manifest(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per file of the landing folder (loaded, skipped as a re-delivery, or failed) with
-    rows read, loaded and rejected."""
+    """ingest.load_manifest: one row per file of the landing folder (loaded, skipped as a
+    re-delivery, or failed) with rows read, loaded and rejected."""
     with warehouse.connect() as con:
-        result = materialize_sql(con, "marts/load_manifest", "ingest.load_manifest")
+        result = build_table(con, "ingest.load_manifest")
         unbalanced = sql.query(con, "checks/rows_conserved").fetchall()
     return dg.MaterializeResult(
         metadata=result.metadata,
@@ -165,3 +176,7 @@ def load_manifest(warehouse: Warehouse) -> dg.MaterializeResult:
                       "examples": dg.MetadataValue.md("\n".join(f"- {row}" for row in unbalanced[:20]) or "none")},
         )],
     )
+
+
+ingest_assets = [landing_files, reference_lists, *sales_assets, *service_assets, *contacts_assets, rejects,
+                 load_manifest]

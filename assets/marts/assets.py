@@ -3,40 +3,56 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import dagster as dg
 
 import sql
 from assets.act.assets import follow_ups, service_due, win_back
-from assets.analytics.assets import abc, action_lists, as_of, churn_risk, clv, clv_holdout, lifecycle, rfm
+from assets.analytics import (
+    abc,
+    action_lists,
+    churn_backtest,
+    churn_risk,
+    clv,
+    clv_holdout,
+    lifecycle,
+    rfm,
+)
+from assets.analytics.features import as_of
 from assets.identity.assets import identity_crosswalk
 from assets.ingest.assets import load_manifest, reference_lists, rejects
-from assets.marts.publish import (carry_over, input_fingerprint, mart_summary, publish_parquet, publish_set,
-                                  write_text_atomically)
 from assets.marts.columns import descriptions
+from assets.marts.publish import (
+    carry_over,
+    input_fingerprint,
+    mart_summary,
+    publish_parquet,
+    publish_set,
+    write_text_atomically,
+)
 from assets.marts.report import head_office_report
-from assets.materialize import stopwatch, table_preview
-from models.settings import ActSettings, MarketingSettings
-from pipelines.resources import LandingFolder, Warehouse
+from assets.metadata import stopwatch, table_preview
+from assets.resources import LandingFolder, Warehouse
+from models.settings import Settings
 
 GROUP = "marts"
-ACT = ActSettings()
 
 
 def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefinition], doc: str,
-          query: str | None = None, **params) -> dg.AssetsDefinition:
-    """A Parquet mart of `table`; with `query` (a file under sql/marts/) the table is first
-    built from that query, with `params` bound. Its schema and first rows, personal columns
-    masked, show in the metadata."""
+          params: Callable[[Settings], dict] | None = None) -> dg.AssetsDefinition:
+    """A Parquet mart of `table`. A table of the marts schema is first built from its file under
+    sql/marts/, with `params` (from the run's settings) bound. Its schema and first rows, personal
+    columns masked, show in the metadata."""
     @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
-    def mart(context, warehouse: Warehouse) -> dg.MaterializeResult:
+    def mart(context, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         path = warehouse.run_marts_dir(context.run.run_id) / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:
-            if query:
-                sql.materialize(con, f"marts/{query}", table, **params)
+            if table.startswith("marts."):
+                sql.build(con, table, **(params(settings) if params else {}))
             rows = publish_parquet(con, table, path, order_by)
             relation = "read_parquet('{}')".format(str(path).replace("'", "''"))
-            names = [c for (c,) in con.execute(f"select column_name from (describe select * from {relation})").fetchall()]
+            names = con.sql(f"select * from {relation}").columns
             preview = table_preview(con, relation, descriptions=descriptions(name, names))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, "path": str(path),
                                               "seconds": timing["seconds"], **preview})
@@ -53,24 +69,24 @@ identity_crosswalk_mart = _mart(
 customer_360_mart = _mart(
     "customer_360", "marts.customer_360", "customer_id", [rfm, abc, lifecycle, clv, churn_risk],
     "One row per customer known at as-of: activity, RFM, ABC tier, lifecycle stage, CLV and churn risk; "
-    "no name, mobile or ID number.", query="customer_360")
+    "no name, mobile or ID number.")
 clv_model_mart = _mart(
-    "clv_model", "marts.clv_model", "kind, model, param", [clv, clv_holdout, churn_risk],
+    "clv_model", "marts.clv_model", "kind, model, param", [clv, clv_holdout, churn_backtest],
     "One row per fitted parameter of BG/NBD and Gamma-Gamma (at as-of and at the holdout's calibration "
-    "end) and per backtest figure of the CLV holdout and the churn model.", query="clv_model")
+    "end) and per backtest figure of the CLV holdout and the churn model.")
 segment_members_mart = _mart(
     "segment_members", "marts.segment_members", "dealer_code, customer_id",
     [rfm, abc, lifecycle, clv, churn_risk, reference_lists],
     "One row per customer and dealer they dealt with: segment, tier, stage, CLV, name and mobile, and whether "
     "the dealer may contact them (suppression list, consent) with the reason when not.",
-    query="segment_members", unknown_consent_contactable=MarketingSettings().unknown_consent_contactable)
+    params=lambda settings: {"unknown_consent_contactable": settings.marketing.unknown_consent_contactable})
 dealer_scorecard_mart = _mart(
     "dealer_scorecard", "marts.dealer_scorecard", "dealer_code = 'ALL', dealer_code",
     [lifecycle, abc, clv, reference_lists, follow_ups, service_due, win_back],
     "One row per dealer and one for the network (ALL): customers, activity, lifecycle mix, retention, "
     "conversion, A-tier share, average CLV, follow-up completion, service-due conversion, leakage, "
     "win-back rate, the work lists' sizes, each KPI's rank and network percentile; no personal data.",
-    query="dealer_scorecard", won_back_within_days=ACT.won_back_within_days)
+    params=lambda settings: {"won_back_within_days": settings.act.won_back_within_days})
 follow_ups_mart = _mart(
     "follow_ups", "act.follow_ups", "dealer_code, sale_date, sale_id, due_date", [follow_ups],
     "One row per new-car delivery and post-delivery call (24h, 3d, 7d, 30d): due date, window, salesperson "
@@ -121,12 +137,14 @@ def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
     lifecycle and RFM mix, the routines and work lists, CLV, and the scorecard with ranks and
     percentiles filterable by region; charts work offline."""
     with warehouse.connect() as con, stopwatch() as timing:
-        scorecard = con.execute("select * from marts.dealer_scorecard order by dealer_code = 'ALL', dealer_code").pl()
+        scorecard = con.table("marts.dealer_scorecard").order("dealer_code = 'ALL', dealer_code").pl()
         document = head_office_report(
-            scorecard, sql.query(con, "marts/report_clv_quantiles").pl(), sql.query(con, "marts/report_segment_mix").pl(),
-            sql.query(con, "marts/report_action_lists").pl(), sql.query(con, "marts/report_trend").pl(),
-            as_of(con))
+            scorecard, sql.query(con, "reports/clv_quantiles").pl(), sql.query(con, "reports/segment_mix").pl(),
+            sql.query(con, "reports/action_lists").pl(), sql.query(con, "reports/trend").pl(), as_of(con))
         path = warehouse.path / "reports" / "head_office.html"
         write_text_atomically(path, document)
     return dg.MaterializeResult(metadata={"path": str(path), "seconds": timing["seconds"],
                                           "dealers": scorecard.height - 1, "bytes": len(document.encode())})
+
+
+marts_assets = [*PUBLISHED, manifest, head_office_report_html]

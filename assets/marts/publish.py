@@ -52,7 +52,7 @@ def input_fingerprint(con: duckdb.DuckDBPyConnection, reference_files: list[Path
     """sha256 over every landing file's path and content hash, and the reference lists' bytes:
     the same landing folder always gives the same fingerprint."""
     digest = hashlib.sha256()
-    for name, sha in con.execute("select file_name, file_sha256 from ingest.load_manifest order by file_name").fetchall():
+    for name, sha in con.table("ingest.load_manifest").select("file_name, file_sha256").order("file_name").fetchall():
         digest.update(f"{name}\t{sha}\n".encode())
     for path in reference_files:
         if path.is_file():

@@ -10,43 +10,49 @@ marketing list that would contact a suppressed customer stops the manifest and t
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import dagster as dg
 
 import sql
-from assets.act.assets import SETTINGS as ACT
 from assets.act.assets import follow_ups, service_due, win_back
-from assets.analytics.assets import abc, clv, lifecycle, rfm
-from assets.ingest.assets import contacts_assets, sales_assets, service_assets
+from assets.analytics import abc, clv, lifecycle, rfm
+from assets.ingest.assets import (
+    SourceAssets,
+    contacts_assets,
+    sales_assets,
+    service_assets,
+)
 from assets.marts.assets import segment_members_mart
-from assets.materialize import stopwatch
+from assets.metadata import stopwatch
 from assets.quality.expectations import validate_metrics
-from models.settings import AnalyticsSettings
-from pipelines.resources import FUTURE_TOLERANCE_DAYS, Warehouse
+from assets.resources import Warehouse
+from models.settings import Settings
 
 ZERO = (0, 0)
-SETTINGS = AnalyticsSettings()
-A_SHARE = SETTINGS.a_share
+Ranges = dict[str, tuple[float, float]]
 
 
-def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: dict[str, tuple[float, float]],
+def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: Ranges | Callable[[Settings], Ranges],
                    additional_deps: list[dg.AssetsDefinition], description: str, files_query: str | None = None,
-                   **params) -> dg.AssetChecksDefinition:
-    """A blocking check of one table: `query` computes its metrics, `ranges` says what they may be;
-    on failure `files_query` (if any) names the files whose rows broke a rule."""
+                   params: Callable[[Settings], dict] | None = None) -> dg.AssetChecksDefinition:
+    """A blocking check of one table: `query` computes its metrics, `ranges` says what they may be
+    (or computes it from the run's settings), `params` what the query binds; on failure
+    `files_query` (if any) names the files whose rows broke a rule."""
     @dg.asset_check(name=name, asset=asset, additional_deps=additional_deps, blocking=True, description=description)
-    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+    def check(warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        bound = params(settings) if params else {}
         with stopwatch() as timing:
             with warehouse.connect() as con:
-                result = sql.query(con, f"checks/{query}", **params)
+                result = sql.query(con, f"checks/{query}", **bound)
                 metrics = dict(zip([d[0] for d in result.description], result.fetchone(), strict=True))
-            results = validate_metrics(name, metrics, ranges)
+            results = validate_metrics(name, metrics, ranges(settings) if callable(ranges) else ranges)
         failed = [r for r in results if not r.passed]
         files = []
         if failed and files_query:
             with warehouse.connect() as con:
-                files = sql.query(con, f"checks/{files_query}", **params).fetchall()
+                files = sql.query(con, f"checks/{files_query}", **bound).fetchall()
         described = "; ".join(f"{r.metric} = {r.value:g}, expected {r.low:g} to {r.high:g}" for r in failed)
         if files:
             described += "; in " + ", ".join(f"{file_name} ({n})" for file_name, n in files)
@@ -62,15 +68,16 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: di
     return check
 
 
-def _clean_check(source_assets: list[dg.AssetsDefinition], table: str, source: str) -> dg.AssetChecksDefinition:
+def _clean_check(source_assets: SourceAssets, table: str, source: str) -> dg.AssetChecksDefinition:
     return _quality_check(
-        f"clean_{table}_valid", source_assets[1], "clean_records",
+        f"clean_{table}_valid", source_assets.clean, "clean_records",
         {"null_keys": ZERO, "duplicate_keys": ZERO, "dates_out_of_range": ZERO, "negative_amounts": ZERO},
         [],
         f"clean.{table}: record ids present and unique per dealer, dates from 1980 to the day of the run "
         "(the parsing rejects the others row by row, so a failure here is systemic), no negative amounts; "
         "a failure names the files behind it.",
-        files_query="clean_records_files", future_tolerance_days=FUTURE_TOLERANCE_DAYS, source=source)
+        files_query="clean_records_files",
+        params=lambda settings: {"future_tolerance_days": settings.ingest.future_tolerance_days, "source": source})
 
 
 clean_sales_valid = _clean_check(sales_assets, "sales", "sales")
@@ -83,12 +90,13 @@ rfm_valid = _quality_check(
 
 abc_tiers_valid = _quality_check(
     "abc_tiers_valid", abc, "abc_tiers",
-    {"duplicate_keys": ZERO, "unknown_abc_tiers": ZERO, "negative_amounts": ZERO,
-     "a_value_share": (A_SHARE, A_SHARE + 0.05), "a_value_share_before_last": (0.0, A_SHARE)},
+    lambda settings: {"duplicate_keys": ZERO, "unknown_abc_tiers": ZERO, "negative_amounts": ZERO,
+                      "a_value_share": (settings.analytics.a_share, settings.analytics.a_share + 0.05),
+                      "a_value_share_before_last": (0.0, settings.analytics.a_share)},
     [],
-    "analytics.abc_tiers: one row per customer, tiers A/B/C, no negative value; the A tier brings 80-85% of "
-    "the value, and less without its last customer (judged from 100 customers on).",
-    min_customers=SETTINGS.min_customers)
+    "analytics.abc_tiers: one row per customer, tiers A/B/C, no negative value; the A tier brings a_share "
+    "(80%) to 5 points more of the value, and less without its last customer (judged from min_customers on).",
+    params=lambda settings: {"min_customers": settings.analytics.min_customers})
 
 lifecycle_valid = _quality_check(
     "lifecycle_valid", lifecycle, "lifecycle",
@@ -115,7 +123,7 @@ follow_ups_valid = _quality_check(
     [],
     "Post-delivery calls: every delivery has each step once, due on the sale date plus the step's days, "
     "with a status of the contract; a done step names the contact that completed it.",
-    steps=[step.model_dump() for step in ACT.follow_up_steps])
+    params=lambda settings: {"steps": [step.model_dump() for step in settings.act.follow_up_steps]})
 
 service_due_valid = _quality_check(
     "service_due_valid", service_due, "service_due",

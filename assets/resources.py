@@ -1,9 +1,11 @@
-"""Resources: where the landing folder is, where the warehouse and marts go, the as-of date."""
+"""Resources: where the landing folder is, where the warehouse and marts go, the as-of date.
+
+Entry points configure them: `crm run` from its arguments, `dagster dev` from `CRM_*`
+environment variables resolved at run time (`dg.EnvVar`, in `pipelines/definitions.py`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +15,6 @@ import duckdb
 from pydantic import Field, field_validator
 
 import sql
-from models.settings import IngestSettings
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -27,14 +28,9 @@ class LandingFolder(dg.ConfigurableResource):
 
 
 DEFAULT_MEMORY_LIMIT = "4GB"
-"""DuckDB's memory cap unless CRM_MEMORY_LIMIT says otherwise. At 3GB the 10M-row aggregations of
-identity and analytics spill at scale 1 (the customers table took 16 s instead of 8); 4GB keeps the
-whole run's peak RSS near 4.2 GB, under the 6 GB target."""
-
-
-def memory_limit_from_env() -> str:
-    """CRM_MEMORY_LIMIT, else the default: what `crm run` and `dagster dev` both give the warehouse."""
-    return os.environ.get("CRM_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+"""DuckDB's memory cap unless CRM_MEMORY_LIMIT says otherwise: below it the largest aggregations
+of identity and analytics spill to disk at scale 1, above it the run's peak RSS nears the 6 GB
+target (bench/RESULTS.md)."""
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -45,7 +41,9 @@ class Warehouse(dg.ConfigurableResource):
     """
 
     output_dir: str = Field(description="Output folder (CRM_OUTPUT_DIR).")
-    memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB memory_limit (CRM_MEMORY_LIMIT); beyond it DuckDB spills to disk.")
+    memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB memory_limit (CRM_MEMORY_LIMIT); "
+                                                                      "beyond it DuckDB spills to disk; empty: "
+                                                                      f"{DEFAULT_MEMORY_LIMIT}.")
     batch_bytes: int = Field(default=128 * 2**20, description="CSV bytes parsed per batch of whole dealers.")
 
     @property
@@ -75,9 +73,7 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.mkdir(parents=True, exist_ok=True)
-        config = {"temp_directory": str(self.path / "duckdb_tmp")}
-        if self.memory_limit:
-            config["memory_limit"] = self.memory_limit
+        config = {"temp_directory": str(self.path / "duckdb_tmp"), "memory_limit": self.memory_limit or DEFAULT_MEMORY_LIMIT}
         con = duckdb.connect(str(self.path / "warehouse.duckdb"), config=config)
         try:
             sql.install_macros(con)
@@ -87,7 +83,6 @@ class Warehouse(dg.ConfigurableResource):
 
 
 RUN_TIME_ZONE = "Asia/Shanghai"
-FUTURE_TOLERANCE_DAYS = IngestSettings().future_tolerance_days
 
 
 class RunSettings(dg.ConfigurableResource):
@@ -105,9 +100,10 @@ class RunSettings(dg.ConfigurableResource):
             dt.date.fromisoformat(value)
         return value
 
-    def future_limit(self) -> dt.date:
-        """The latest date a record may carry: the day of the run plus the tolerance."""
+    def future_limit(self, tolerance_days: int) -> dt.date:
+        """The latest date a record may carry: the day of the run plus `tolerance_days`
+        (`Settings.ingest.future_tolerance_days`)."""
         from zoneinfo import ZoneInfo
 
         day = dt.date.fromisoformat(self.run_day) if self.run_day else dt.datetime.now(ZoneInfo(RUN_TIME_ZONE)).date()
-        return day + dt.timedelta(days=FUTURE_TOLERANCE_DAYS)
+        return day + dt.timedelta(days=tolerance_days)

@@ -1,6 +1,7 @@
 -- The dealers among $dealers whose $source rows must be parsed again: their files (names, bytes,
--- status, header mapping) or the parsing code ($version) differ from when they were last ingested.
--- One row per such dealer, with the fingerprint to remember once it is ingested.
+-- status, header mapping) or the parsing code ($version) differ from when they were last ingested,
+-- or a row rejected as future_date is no longer after $future_limit. One row per such dealer,
+-- with the fingerprint to remember once it is ingested.
 with requested as (
     select unnest($dealers) as dealer_code
 ),
@@ -21,10 +22,22 @@ current_files as (
 
 ingested as (
     select dealer_code, fingerprint from ingest.ingested_dealers where source = $source
+),
+
+no_longer_future as (
+    select dealer_code from intermediate.sales_checked
+    where $source = 'sales' and reject_reason = 'future_date' and sale_date <= $future_limit::date
+    union
+    select dealer_code from intermediate.service_checked
+    where $source = 'service' and reject_reason = 'future_date' and open_date <= $future_limit::date
+    union
+    select dealer_code from intermediate.contacts_checked
+    where $source = 'contacts' and reject_reason = 'future_date' and contact_date <= $future_limit::date
 )
 
 select current_files.dealer_code, current_files.fingerprint
 from current_files
 left join ingested using (dealer_code)
 where ingested.fingerprint is distinct from current_files.fingerprint
+    or current_files.dealer_code in (select dealer_code from no_longer_future)
 order by current_files.dealer_code

@@ -32,7 +32,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, r
                    preview_rows: int = 5, **extra) -> dict:
     """Row count (counted unless given), timing, column schema and a masked preview of `table`."""
     if rows is None:
-        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+        rows = con.table(table).count("*").fetchone()[0]
     return {"dagster/row_count": rows, "table": table, "seconds": seconds,
             **table_preview(con, table, preview_rows), **extra}
 
@@ -58,10 +58,20 @@ def markdown_table(table) -> dg.MetadataValue:
     return dg.MetadataValue.md(table.to_pandas().to_markdown(index=False))
 
 
-def materialize_sql(con: duckdb.DuckDBPyConnection, name: str, table: str, view: bool = False,
-                    preview_rows: int = 5, **params) -> dg.MaterializeResult:
-    """Replace `table` (or view) with `sql/<name>.sql` and report rows and seconds. A view that
-    is costly to run shows no `preview_rows` (its rows are computed for the preview)."""
+def build_table(con: duckdb.DuckDBPyConnection, table: str, view: bool = False, preview_rows: int = 5,
+                **params) -> dg.MaterializeResult:
+    """Replace `table` (or view) with its SQL file (`sql.build`) and report rows and seconds. A
+    table that is costly to show gets `preview_rows=0`."""
     with stopwatch() as timing:
-        rows = sql.materialize(con, name, table, view=view, **params)
+        rows = sql.build(con, table, view=view, **params)
     return dg.MaterializeResult(metadata=table_metadata(con, table, timing["seconds"], rows, preview_rows))
+
+
+def distinct_count(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """How many distinct values of `column` `table` holds."""
+    return con.table(table).aggregate(f'count(distinct "{column}")').fetchone()[0]
+
+
+def counts_by(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dict:
+    """Rows of `table` per value of `column`, in value order: the breakdowns in assets' metadata."""
+    return dict(con.table(table).aggregate(f'"{column}", count(*)', f'"{column}"').order(f'"{column}"').fetchall())
