@@ -44,7 +44,7 @@ def catalog_landing(input_dir: Path, utf8_dir: Path, known: pl.DataFrame | None 
     keys = {entry.file_name: _inspection_key(entry.path, mapping) for entry in entries if not entry.ignored}
     to_inspect = [entry for entry in entries if not entry.ignored
                   and (full or not _still_known(known_rows.get(entry.file_name), keys[entry.file_name]))]
-    # hashing and writing release the GIL: two threads read a network's files in 70% of the time
+    # hashing and writing release the GIL, so threads read a network's files in parallel
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         list(pool.map(lambda entry: inspect_file(entry, utf8_dir), to_inspect))
     inspected = {entry.file_name for entry in to_inspect}

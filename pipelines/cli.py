@@ -166,12 +166,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_segment(args: argparse.Namespace) -> int:
-    from pipelines.segments import (
+    from exports.files import write_rows
+    from exports.segments import (
         FilterError,
         SegmentFilter,
         for_call_centre,
         select_members,
-        write_list,
     )
 
     mart = Path(args.output) / "marts" / "segment_members.parquet"
@@ -190,7 +190,7 @@ def export_segment(args: argparse.Namespace) -> int:
     customers, dealers = (pl.read_parquet(marts / f"{name}.parquet") if (marts / f"{name}.parquet").is_file() else None
                           for name in ("customer_360", "dealer_scorecard"))
     try:
-        write_list(for_call_centre(rows, customers, dealers), Path(args.to), args.lang)
+        write_rows(for_call_centre(rows, customers, dealers), Path(args.to), args.lang)
     except FilterError as exc:
         print(f"crm segments export: {exc}", file=sys.stderr)
         return 2
@@ -201,8 +201,9 @@ def export_segment(args: argparse.Namespace) -> int:
 
 
 def export_list(args: argparse.Namespace) -> int:
-    from pipelines.lists import ListFilter, read_marts, select_list, write_rows
-    from pipelines.segments import FilterError, SegmentFilter
+    from exports.files import write_rows
+    from exports.lists import ListFilter, read_marts, select_list
+    from exports.segments import FilterError, SegmentFilter
 
     try:
         marts, as_of = read_marts(Path(args.output))
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--lang", choices=("auto", "en", "zh"), default="auto",
                         help="column headers in Chinese or English (auto: Chinese for a Chinese DMS's customers)")
     export.set_defaults(handler=export_segment)
-    from pipelines.lists import LISTS
+    from exports.lists import LISTS
 
     lists = commands.add_parser("lists", help="the staff's call lists from the marts")
     list_commands = lists.add_subparsers(dest="lists_command", required=True)

@@ -11,7 +11,13 @@ import pytest
 
 import sql
 from assets.resources import LandingFolder, RunSettings, Warehouse
-from pipelines.definitions import run_everything
+from pipelines.automation import all_dealers_tags, sync_dealer_partitions
+from pipelines.definitions import (
+    ALL_ASSETS,
+    JOB_NAME,
+    build_definitions,
+    run_everything,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -37,16 +43,29 @@ def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") ->
 def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
                  instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize every asset through Dagster, in process, as `crm run` does."""
-    result = run_everything(
-        {
-            "landing": LandingFolder(input_dir=str(input_dir)),
-            "warehouse": Warehouse(output_dir=str(output_dir)),
-            "run_settings": RunSettings(as_of=as_of),
-        },
-        instance or dg.DagsterInstance.ephemeral(),
-    )
+    result = run_everything(_resources(input_dir, output_dir, as_of), instance or dg.DagsterInstance.ephemeral())
     assert result.success
     return result
+
+
+def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "",
+               instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    """Materialize the assets of `stages` (asset groups) and their checks, as the one job does: a
+    test of identity runs ingest and identity, not the analytics and marts it does not read."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    dealers = sync_dealer_partitions(instance, input_dir)
+    job = build_definitions(_resources(input_dir, output_dir, as_of), partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
+    keys = [key for assets_def in ALL_ASSETS for key in assets_def.keys
+            if assets_def.group_names_by_key[key] in stages and (dealers or assets_def.partitions_def is None)]
+    result = job.execute_in_process(instance=instance, asset_selection=keys,
+                                    tags=all_dealers_tags(dealers) if dealers else None)
+    assert result.success
+    return result
+
+
+def _resources(input_dir: Path, output_dir: Path, as_of: str) -> dict:
+    return {"landing": LandingFolder(input_dir=str(input_dir)), "warehouse": Warehouse(output_dir=str(output_dir)),
+            "run_settings": RunSettings(as_of=as_of)}
 
 
 def query(output_dir: Path, text: str, params=None) -> list[tuple]:

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import sql
+from exports.files import neutralise_formulas
 from models.settings import ActSettings
 from pipelines.cli import main
-from pipelines.lists import neutralise_formulas
 from tests.conftest import query, run_pipeline, write_file
 
 AS_OF = "2026-11-26"

@@ -19,7 +19,7 @@ from models.clv import fit_bgnbd, fit_gamma_gamma
 from models.lifecycle import lifecycle_stages
 from models.rfm import SEGMENTS, rfm_scores
 from models.settings import AnalyticsSettings
-from tests.conftest import query, run_pipeline, write_file
+from tests.conftest import query, run_stages, write_file
 
 
 def test_rfm_scores_and_segments_of_ten_customers():
@@ -168,7 +168,7 @@ def as_of_run(tmp_path_factory):
                          enumerate([("2023-01-10", 500), ("2023-07-10", 700), ("2024-01-10", 600),
                                     ("2024-07-10", 800), ("2025-01-10", 650), ("2025-09-01", 9999)])))
     out = root / "out"
-    run_pipeline(landing, out, as_of="2025-06-30")
+    run_stages(landing, out, "ingest", "identity", "analytics", as_of="2025-06-30")
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from generator import generate_landing
 from pipelines.cli import main
-from tests.conftest import SAMPLE, query, run_pipeline, write_file
+from tests.conftest import SAMPLE, query, run_pipeline, run_stages, write_file
 
 SERVICE = "ro_number,open_date,total_amount,vin,customer_name,mobile\n"
 GOOD_ROW = "R1,2024-01-05,500,LSVAU2180N2183291,王芳,13800138001\n"
@@ -54,7 +54,7 @@ def test_a_row_after_as_of_but_not_in_the_future_is_loaded_and_left_out_of_the_a
     landing = tmp_path / "landing"
     write_file(landing, "D01/service/ro.csv", SERVICE + GOOD_ROW + "R2,2024-09-01,900,LSVAU2180N2183291,王芳,13800138001\n")
     out = tmp_path / "out"
-    run_pipeline(landing, out, as_of="2024-06-30")
+    run_stages(landing, out, "ingest", "identity", "analytics", as_of="2024-06-30")
     assert query(out, "select count(*) from clean.repair_orders") == [(2,)]
     assert query(out, "select count(*), sum(spend) from analytics.visits") == [(1, 500)]
 
@@ -244,9 +244,9 @@ def test_operational_faults_get_a_one_line_message(tmp_path, capsys):
 
 
 def test_formula_like_cells_of_the_segment_export_are_text(tmp_path):
-    from pipelines.segments import write_list
+    from exports.files import write_rows
 
     rows = pl.DataFrame({"customer_name": ["=cmd|' /C calc'!A0", "王芳"], "mobile": ["13800138001", "+8613800138002"]})
-    write_list(rows, tmp_path / "list.csv", lang="en")
+    write_rows(rows, tmp_path / "list.csv", lang="en")
     assert pl.read_csv(tmp_path / "list.csv", infer_schema=False).rows() == [
         ("'=cmd|' /C calc'!A0", "13800138001"), ("王芳", "'+8613800138002")]

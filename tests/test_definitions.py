@@ -1,9 +1,12 @@
 """The one Definitions loads, and its assets are grouped and documented."""
 
+import re
+
 import dagster as dg
 
+import sql
 from pipelines.definitions import defs
-from tests.conftest import query
+from tests.conftest import ROOT, query
 
 
 def test_definitions_load():
@@ -39,3 +42,33 @@ def test_tables_show_their_schema_and_a_preview_without_personal_data(sample_run
         assert schema and all(column in preview for column in schema), key
     assert "***" in metadata["identity/customers"]["preview"].value
     assert "region" in metadata["marts/dealer_scorecard"]["preview"].value
+
+
+def _warehouse_tables(output) -> set[str]:
+    return {f"{schema}.{name}" for schema, name in query(
+        output, "select schema_name, table_name from duckdb_tables() union all "
+                "select schema_name, view_name from duckdb_views() where not internal")}
+
+
+def test_every_sql_file_is_named_after_the_table_it_builds(sample_run):
+    output, _ = sample_run
+    tables = _warehouse_tables(output)
+    for layer in sql.LAYERS:
+        for path in sorted((sql.SQL_DIR / layer).glob("*.sql")):
+            parts = path.stem.split(".")
+            if layer == "staging" and path.stem.startswith("stg_"):
+                assert f"staging/{path.stem}" in sql.STAGING_MACROS, path  # a table macro over the landing files
+                continue
+            assert len(parts) in (2, 3), path  # schema.table, or schema.table.verb: a statement on it
+            assert ".".join(parts[:2]) in tables, path
+            assert sql.table_file(path.stem) == f"{layer}/{path.stem}"
+    assert not [p for p in sql.SQL_DIR.rglob("*.sql") if p.parent.parent != sql.SQL_DIR and p.parent != sql.SQL_DIR]
+
+
+def test_every_table_is_named_by_the_asset_that_writes_it_and_in_the_architecture_page(sample_run):
+    output, _ = sample_run
+    described = " ".join(assets_def.descriptions_by_key[key] for assets_def in defs.assets for key in assets_def.keys)
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for table in sorted(_warehouse_tables(output)):
+        assert re.search(rf"\b{re.escape(table)}\b", described), f"no asset's description names {table}"
+        assert f"`{table}`" in architecture, f"docs/architecture.md does not name {table}"

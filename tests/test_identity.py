@@ -12,7 +12,7 @@ from splink import DuckDBAPI, Linker
 
 import sql
 from models.identity import COMPARISONS, default_parameters, exact_u, linkage_model
-from tests.conftest import SAMPLE_TRUTH, query, run_pipeline, write_file
+from tests.conftest import SAMPLE_TRUTH, query, run_stages, write_file
 
 SERVICE_HEADER = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,address\n"
 V1, V2, V3 = "1M8GDM9AXKP042788", "1HGCM82633A004352", "LSVAU2180N2183297"
@@ -55,7 +55,7 @@ def write_resolved_landing(landing):
 def resolve(root):
     landing, out = root / "landing", root / "out"
     write_resolved_landing(landing)
-    run_pipeline(landing, out)
+    run_stages(landing, out, "ingest", "identity")
     return landing, out
 
 
@@ -120,7 +120,7 @@ def test_ids_stay_when_new_files_arrive(resolved_to_change):
     write_file(landing, "D01/service/ro_2025.csv", SERVICE_HEADER +
                "Z3,2025-01-01,300,LSVAU2180N2183293,C3,张伟,13900139001,110101199003070011,北京解放路2号\n"
                "N1,2025-01-02,300,LSVAU2180N2183296,C9,周杰,13300133000,,北京中山路7号\n")
-    run_pipeline(landing, out)
+    run_stages(landing, out, "ingest", "identity")
     after = dict(query(out, "select record_id, customer_id from identity.identity_crosswalk"))
     assert {r: after[r] for r in before} == before
     assert after["Z3"] == before["Z1"]
@@ -134,7 +134,7 @@ def test_on_a_merge_the_oldest_id_survives_and_the_other_retires(resolved_to_cha
     # same dealer customer number as U1
     write_file(landing, "D01/service/merge.csv", SERVICE_HEADER +
                "X1,2025-02-01,100,LSVAU2180N2183293,C5,张伟,,110101199003070011,\n")
-    run_pipeline(landing, out)
+    run_stages(landing, out, "ingest", "identity")
     survivor = min(first, second)
     assert customer_of(out, "D01", "Z1") == customer_of(out, "D01", "U1") == survivor
     assert query(out, "select customer_id, merged_into from identity.retired_ids") == [(max(first, second), survivor)]
@@ -143,7 +143,7 @@ def test_on_a_merge_the_oldest_id_survives_and_the_other_retires(resolved_to_cha
 def test_same_input_gives_the_same_ids_on_a_fresh_output(resolved, tmp_path):
     landing, out = resolved
     again = tmp_path / "again"
-    run_pipeline(landing, again)
+    run_stages(landing, again, "ingest", "identity")
     ids = "select record_id, customer_id from identity.identity_crosswalk order by record_id"
     assert query(again, ids) == query(out, ids)
 
@@ -250,7 +250,7 @@ def test_a_folder_too_small_to_train_on_scores_with_the_shipped_parameters(tmp_p
         "A2,2024-06-05,500,LSVAU2180N2183291,C2,王芳,13800138001,11010519491231002X,北京人民路1号",
         "B1,2024-02-05,600,LSVAU2180N2183292,C3,李强,13700137000,,上海淮海路2号",
     ]) + "\n")
-    run_pipeline(landing, out)
+    run_stages(landing, out, "ingest", "identity")
     status, learned = query(out, "select status, learned from identity.linkage_model")[0]
     assert status.startswith("shipped parameters") and learned == ""
     assert customer_of(out, "D01", "A1") == customer_of(out, "D01", "A2") != customer_of(out, "D01", "B1")

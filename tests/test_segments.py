@@ -9,8 +9,9 @@ import zipfile
 import polars as pl
 import pytest
 
+from exports.files import write_rows
+from exports.segments import FilterError, SegmentFilter, select_members
 from pipelines.cli import main
-from pipelines.segments import FilterError, SegmentFilter, select_members, write_list
 
 MEMBERS = pl.DataFrame({
     "customer_id": ["C1", "C2", "C3", "C4", "C5"],
@@ -56,11 +57,11 @@ def test_a_bad_filter_value_lists_the_valid_ones(wanted, message):
 
 def test_csv_carries_a_byte_order_mark_and_xlsx_is_a_workbook(tmp_path):
     rows, _ = select_members(MEMBERS, SegmentFilter())
-    write_list(rows, tmp_path / "list.csv", lang="en")
+    write_rows(rows, tmp_path / "list.csv", lang="en")
     data = (tmp_path / "list.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and "王芳" in data.decode("utf-8-sig")
     assert pl.read_csv(tmp_path / "list.csv")["customer_id"].to_list() == ["C3", "C1"]  # highest CLV first
-    write_list(rows, tmp_path / "list.xlsx")
+    write_rows(rows, tmp_path / "list.xlsx")
     with zipfile.ZipFile(tmp_path / "list.xlsx") as workbook:
         sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
         strings = workbook.read("xl/sharedStrings.xml").decode()
@@ -89,7 +90,7 @@ def test_filter_values_match_whatever_their_case():
 
 
 def test_the_list_reads_as_a_call_centre_needs_it():
-    from pipelines.segments import for_call_centre
+    from exports.segments import for_call_centre
 
     rows, _ = select_members(MEMBERS, SegmentFilter(include_not_contactable=True))
     customers = pl.DataFrame({"customer_id": ["C1", "C3"], "last_seen": [dt.date(2026, 5, 1), dt.date(2026, 9, 2)]})

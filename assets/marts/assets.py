@@ -44,7 +44,9 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
     """A Parquet mart of `table`. A table of the marts schema is first built from its file under
     sql/marts/, with `params` (from the run's settings) bound. Its schema and first rows, personal
     columns masked, show in the metadata."""
-    @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"}, description=doc)
+    built = f"built from sql/marts/{table}.sql and published" if table.startswith("marts.") else "published"
+    @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"},
+              description=f"{name}.parquet: {doc} The table {table}, {built}.")
     def mart(context, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         path = warehouse.run_marts_dir(context.run.run_id) / f"{name}.parquet"
         with warehouse.connect() as con, stopwatch() as timing:

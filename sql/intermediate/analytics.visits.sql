@@ -2,7 +2,7 @@
 -- Repair orders of one day are one visit (a car in for maintenance and a second car the same
 -- afternoon is one trip); on the rare day with repair orders at two dealers, the visit belongs
 -- to the first dealer code.
--- Spend is stored as decimal(18, 2): wider decimals are stored as 128-bit and scan 3x slower.
+-- Spend is stored as decimal(18, 2): wider decimals are stored as 128-bit and scan slower.
 with repair_orders as (
     select ids.customer_id, records.event_date, records.dealer_code, records.amount, records.service_type
     from identity.records as records

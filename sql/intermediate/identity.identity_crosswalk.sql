@@ -17,8 +17,8 @@ rule_edges as (
     select signature_key_r as signature_key, rule from identity.rule_edges
 ),
 
--- the distinct rules of a signature's edges, sorted (a list per key: string_agg(distinct) over a
--- deduplicating union took 6 s at scale 1, this 2 s)
+-- the distinct rules of a signature's edges, sorted (a list per key: cheaper than string_agg(distinct)
+-- over a deduplicating union, bench/RESULTS.md)
 signature_rules as (
     select signature_key, array_to_string(list_sort(list_distinct(list(rule))), '+') as rules
     from rule_edges

@@ -5,7 +5,6 @@ only contactable customers unless asked otherwise."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -88,11 +87,3 @@ def for_call_centre(rows: pl.DataFrame, customers: pl.DataFrame | None, dealers:
                          "last_service_date", "last_purchase_date") if c in rows.columns]
     last = ["contactable", "why_not_contactable"]
     return rows.select(*first, *(c for c in rows.columns if c not in first + last), *last)
-
-
-def write_list(rows: pl.DataFrame, path: Path, lang: str = "auto") -> None:
-    """CSV in UTF-8 with a byte-order mark (Excel then shows Chinese correctly), or XLSX; see
-    `pipelines.lists.write_rows` (formulas neutralised, other extensions refused)."""
-    from pipelines.lists import write_rows
-
-    write_rows(rows, path, lang)
