@@ -73,7 +73,8 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.mkdir(parents=True, exist_ok=True)
-        config = {"temp_directory": str(self.path / "duckdb_tmp"), "memory_limit": self.memory_limit or DEFAULT_MEMORY_LIMIT}
+        config = {"temp_directory": str(self.path / "duckdb_tmp"),
+                  "memory_limit": self.memory_limit or DEFAULT_MEMORY_LIMIT}
         con = duckdb.connect(str(self.path / "warehouse.duckdb"), config=config)
         try:
             sql.install_macros(con)

@@ -196,8 +196,8 @@ def _configured(levels: list, name: str, defaults: dict, fixed_u: dict[str, floa
 def exact_u(con: duckdb.DuckDBPyConnection, table: str, column: str) -> float | None:
     """The chance that two different signatures share a value of `column`: sum n_v (n_v - 1) /
     N (N - 1) over the non-null values. Two million sampled pairs see an exact address match (u
-    near 1e-6) once or not at all; at scale 1, a sample that missed it made the model accept 54
-    pairs instead of 147,416."""
+    near 1e-6) once or not at all, and a sample that missed it made the model accept almost no
+    pair at scale 1 (bench/RESULTS.md)."""
     u = con.execute(f"select sum(n * (n - 1)) / (sum(n) * (sum(n) - 1)) from (select count(*)::double as n "
                     f"from {table} where {column} is not null group by {column})").fetchone()[0]
     return u if u and 0 < u < 1 - 1e-6 else None

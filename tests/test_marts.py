@@ -203,8 +203,8 @@ def test_dealer_scorecard_ranks_a_hand_made_network(con):
     con.execute("""create table act.service_due as select * from (values
         ('X', 'overdue'), ('X', 'not_due'), ('Y', 'due_30d')) t(dealer_code, status)""")
     con.execute("create table act.win_back as select * from (values ('Y'), ('Y')) t(dealer_code)")
-    rows = {row["dealer_code"]: row for row in sql.query(con, sql.table_file("marts.dealer_scorecard"), won_back_within_days=90)
-            .pl().iter_rows(named=True)}
+    scorecard = sql.query(con, sql.table_file("marts.dealer_scorecard"), won_back_within_days=90).pl()
+    rows = {row["dealer_code"]: row for row in scorecard.iter_rows(named=True)}
     x, y, network = rows["X"], rows["Y"], rows["ALL"]
     assert (x["customers"], x["active_12m"], x["stable"], x["lost"]) == (2, 1, 1, 1)
     assert (x["retention_12m"], x["service_revisit_rate"]) == (0.5, 0.5)

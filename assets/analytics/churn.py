@@ -80,4 +80,5 @@ def churn_risk(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult
                 risk = everyone.select("customer_id", churn_risk=pl.lit(None, pl.Float64))
             sql.store_frame(con, "analytics.churn_risk", risk.sort("customer_id"))
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "analytics.churn_risk", timing["seconds"], model=reason or "fitted", training_customers=training.height))
+            con, "analytics.churn_risk", timing["seconds"], model=reason or "fitted",
+            training_customers=training.height))

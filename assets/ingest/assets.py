@@ -18,13 +18,7 @@ from assets.ingest.parsing import (
     prune_checked,
     register_catalog,
 )
-from assets.metadata import (
-    build_table,
-    counts_by,
-    stopwatch,
-    table_metadata,
-    table_preview,
-)
+from assets.metadata import build_table, counts_by, stopwatch, table_metadata, table_preview
 from assets.resources import LandingFolder, RunSettings, Warehouse
 from landing.catalog import catalog_landing
 from landing.mapping import SOURCES
@@ -91,7 +85,9 @@ def reference_lists(landing: LandingFolder, warehouse: Warehouse) -> dg.Material
     with warehouse.connect() as con, stopwatch() as timing:
         for table, file_name in REFERENCE_FILES.items():
             path = landing.path / file_name
-            rows[table.split(".")[1]] = sql.build(con, table, path=str(path if path.is_file() else warehouse.empty_file()))
+            if not path.is_file():
+                path = warehouse.empty_file()
+            rows[table.split(".")[1]] = sql.build(con, table, path=str(path))
     return dg.MaterializeResult(metadata={"seconds": timing["seconds"], **rows})
 
 
