@@ -135,10 +135,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"crm run: --output {output_dir} {problem}", file=sys.stderr)
         return 2
 
+    from pydantic import ValidationError
+
     from pipelines.definitions import run_everything
 
     try:
         settings = Settings.from_file(args.settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or exc.title
+        print(f"crm run: --settings {args.settings}: {where}: {error['msg']}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
         print(f"crm run: --settings {args.settings}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

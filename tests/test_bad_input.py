@@ -250,3 +250,20 @@ def test_formula_like_cells_of_the_segment_export_are_text(tmp_path):
     write_rows(rows, tmp_path / "list.csv", lang="en")
     assert pl.read_csv(tmp_path / "list.csv", infer_schema=False).rows() == [
         ("'=cmd|' /C calc'!A0", "13800138001"), ("王芳", "'+8613800138002")]
+
+
+def test_a_settings_file_reaches_the_run_and_a_bad_one_stops_it_with_one_line(tmp_path, capsys):
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_file(landing, "D01/service/ro.csv", SERVICE + GOOD_ROW)  # no consent column: consent unknown
+    contactable = "select contactable, why_not_contactable from marts.segment_members"
+    assert main(["run", "--input", str(landing), "--output", str(out)]) == 0
+    assert query(out, contactable) == [(False, "consent_unknown")]
+    settings = write_file(tmp_path, "settings.yaml", "marketing:\n  unknown_consent_contactable: true\n")
+    assert main(["run", "--input", str(landing), "--output", str(out), "--settings", str(settings)]) == 0
+    assert query(out, contactable) == [(True, None)]
+
+    write_file(tmp_path, "bad.yaml", "analytics:\n  a_share: 0.99\n")
+    capsys.readouterr()
+    assert main(["run", "--input", str(landing), "--output", str(out), "--settings", str(tmp_path / "bad.yaml")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("crm run: --settings") and error.count("\n") == 1
