@@ -60,6 +60,11 @@ class Warehouse(dg.ConfigurableResource):
         return self.path / "marts_runs" / run_id
 
     @property
+    def linkage_model_file(self) -> Path:
+        """The kept identity model: trained when asked or needed, read by every other run."""
+        return self.path / "models" / "linkage_model.json"
+
+    @property
     def utf8_dir(self) -> Path:
         return self.path / "landing_utf8"
 
@@ -93,6 +98,8 @@ class RunSettings(dg.ConfigurableResource):
     as_of: str = Field(default="", description="Analysis date YYYY-MM-DD (CRM_AS_OF).")
     run_day: str = Field(default="", description="The day of the run YYYY-MM-DD; empty: today in Asia/Shanghai.")
     full: bool = Field(default=False, description="Read every landing file and parse every dealer again (--full).")
+    retrain: bool = Field(default=False, description="Train the identity model again on this run's signatures "
+                                                     "(--retrain; the weekly schedule), whether or not it is due.")
 
     @field_validator("as_of", "run_day")
     @classmethod

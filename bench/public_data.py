@@ -99,8 +99,9 @@ def curve(con: duckdb.DuckDBPyConnection, truth: pl.DataFrame, thresholds=THRESH
 def measure(name: str, landing: Path, truth: pl.DataFrame, work: Path) -> dict:
     """Run `crm run` on the landing folder; the accuracy, the model's links and parameters."""
     output = work / f"out_{name}"
+    # --retrain: the model is the one trained on this set, whatever an earlier call left in `output`
     subprocess.run([str(Path(sys.executable).parent / "crm"), "run", "--input", str(landing), "--output",
-                    str(output)], check=True, capture_output=True, text=True)
+                    str(output), "--retrain"], check=True, capture_output=True, text=True)
     copy = work / f"{name}.duckdb"
     shutil.copy(output / "warehouse.duckdb", copy)
     with duckdb.connect(str(copy)) as con:

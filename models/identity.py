@@ -146,19 +146,6 @@ DETERMINISTIC_RULES = (("id_number",), ("mobile", "name_norm"), ("name_norm", "b
 """Rules from which the share of matching pairs (lambda) is estimated (recall 0.8)."""
 
 
-@dataclass
-class ProfileLinks:
-    """What training did, and the model's parameters."""
-
-    status: str
-    parameters: pl.DataFrame
-    learned: list[str] = field(default_factory=list)
-    defaulted: list[str] = field(default_factory=list)
-    blocks: list[str] = field(default_factory=list)
-    probability_two_random_records_match: float | None = None
-    scoring_blocks: list[str] = field(default_factory=list)
-
-
 def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     """The model's columns that hold a value somewhere in `table` (a column that varies: one
     dealer's folder has one dealer code, which tells nothing)."""
@@ -256,31 +243,66 @@ MODEL_COLUMNS = ("signature_id", "profile_id", "name_norm", "name_key", "given_k
                  "dealer_code")
 
 
-def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
-                     settings: IdentitySettings) -> ProfileLinks:
-    """Train the model on signatures and write every pair in two different profiles it scores at
-    or above the floor to `out_table` (signature_id_l, signature_id_r, match_probability).
-    `profiles_table` gives each signature's profile (signature_key, profile_id).
+def prepare_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str) -> int:
+    """The temp table Splink reads (`signatures_to_link`: the model's columns of every signature
+    with its profile, from `profiles_table`'s signature_key -> signature_id, profile_id); returns
+    its row count. Splink reads the columns of unqualified table names only."""
+    con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)}, "
+                f"left(id_number, 3) as id_number_prefix from {signatures_table} "
+                f"join {profiles_table} using (signature_key)")
+    return con.execute("select count(*) from signatures_to_link").fetchone()[0]
+
+
+@dataclass
+class TrainedModel:
+    """A linkage model as it is kept between runs: Splink's saved settings (comparisons with their
+    m and u, lambda, the prediction blocks) and what training did. `splink` is None when there
+    was nothing to train or score."""
+
+    splink: dict | None
+    status: str
+    learned: list[str] = field(default_factory=list)
+    defaulted: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+    scoring_blocks: list[str] = field(default_factory=list)
+    signatures: int = 0
+    fields: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """The model file's text: the same model gives the same bytes."""
+        return json.dumps(vars(self), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainedModel:
+        return cls(**json.loads(text))
+
+    def parameters(self) -> pl.DataFrame:
+        """m and u of every comparison level."""
+        return parameters(self.splink or {"comparisons": []})
+
+    @property
+    def probability_two_random_records_match(self) -> float | None:
+        return (self.splink or {}).get("probability_two_random_records_match")
+
+
+def train_linkage_model(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str,
+                        settings: IdentitySettings) -> TrainedModel:
+    """Train the model on signatures (`profiles_table` gives each signature's profile:
+    signature_key, signature_id, profile_id).
 
     Training runs on signatures, before the rules merge them: there, a shared mobile still means
     the same person (other spelling of the name, a missing ID) or a family member, which is the
     mixture EM needs. Each EM block trains the comparisons outside it (Splink averages the
-    estimates), in turn until every comparison is trained twice; a block that is too small or that EM cannot fit is skipped, and what no
-    block trains keeps the shipped parameters.
+    estimates), in turn until every comparison is trained twice; a block that is too small or that
+    EM cannot fit is skipped, and what no block trains keeps the shipped parameters.
     """
-    con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
-                "match_probability double)")
-    # Splink reads the columns of unqualified table names only
-    con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)}, "
-                f"left(id_number, 3) as id_number_prefix from {signatures_table} "
-                f"join {profiles_table} using (signature_key)")
-    n = con.execute("select count(*) from signatures_to_link").fetchone()[0]
+    n = prepare_signatures(con, signatures_table, profiles_table)
     if n < 2:
-        return ProfileLinks("not scored: fewer than two signatures", parameters({"comparisons": []}))
+        return TrainedModel(None, "not scored: fewer than two signatures", signatures=n)
     present = present_columns(con, "signatures_to_link")
     if not any(set(needs) <= present for needs, _ in COMPARISONS.values()):
-        return ProfileLinks("not scored: no field the model compares differs between signatures",
-                            parameters({"comparisons": []}))
+        return TrainedModel(None, "not scored: no field the model compares differs between signatures",
+                            signatures=n, fields=sorted(present))
     defaults = default_parameters()
     fixed_u = {name: u for name, column in EXACT_COLUMNS.items()
                if column in present and (u := exact_u(con, "signatures_to_link", column)) is not None}
@@ -322,16 +344,46 @@ def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, prof
         for name in trained_here:
             times_trained[name] += 1
     model = linker.misc.save_model_to_json()
+    db_api.delete_tables_created_by_splink_from_db()
     used = [c["output_column_name"] for c in model["comparisons"]]
     learned &= set(used)
+    status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
+    return TrainedModel(model, status, sorted(learned), sorted(set(used) - learned),
+                        blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
+                        ["+".join(b) for b in scoring_blocks], n, sorted(present))
+
+
+def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, signatures_table: str,
+                   profiles_table: str, new_share: float) -> str | None:
+    """Why the kept model must be trained again on the signatures of now, or None to keep it: there
+    is none, the fields the data holds changed, or the signatures it has not seen are more than
+    `new_share` of all (judged by count: the file holds no signature)."""
+    if kept is None:
+        return "no kept model"
+    n = prepare_signatures(con, signatures_table, profiles_table)
+    fields = sorted(present_columns(con, "signatures_to_link")) if n >= 2 else []
+    if fields != kept.fields:
+        return f"the fields compared changed ({', '.join(kept.fields) or 'none'} -> {', '.join(fields) or 'none'})"
+    unseen = (n - kept.signatures) / n if n else 0.0
+    if unseen > new_share:
+        return f"{unseen:.0%} of the signatures are new since training (more than {new_share:.0%})"
+    return None
+
+
+def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
+                     model: TrainedModel, settings: IdentitySettings) -> None:
+    """Write every pair in two different profiles that `model` scores at or above the floor to
+    `out_table` (signature_id_l, signature_id_r, match_probability)."""
+    con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
+                "match_probability double)")
+    if model.splink is None or prepare_signatures(con, signatures_table, profiles_table) < 2:
+        return
+    db_api = DuckDBAPI(connection=con)
+    linker = Linker(db_api.register("signatures_to_link"), model.splink, log_level="WARNING")
     predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
     con.execute(f"insert into {out_table} select signature_id_l, signature_id_r, match_probability "
                 f"from {predictions.physical_name}")
     db_api.delete_tables_created_by_splink_from_db()
-    status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
-    return ProfileLinks(status, parameters(model), sorted(learned), sorted(set(used) - learned),
-                        blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
-                        model["probability_two_random_records_match"], ["+".join(b) for b in scoring_blocks])
 
 
 def parameters(model: dict) -> pl.DataFrame:

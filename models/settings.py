@@ -57,6 +57,10 @@ class IdentitySettings(dg.Config):
                          "and a city's postcode, at a large network): the others still find the "
                          "pairs, and the asset's metadata names the blocks used.")
     min_block_budget: float = Field(1e5, description="See max_block_pairs_per_signature.")
+    retrain_new_share: float = Field(
+        0.2, description="The kept model is trained again when the signatures it has not seen are more "
+                         "than this share of all (a network that grew by a fifth has other names and "
+                         "addresses to learn from); otherwise every run scores with the kept model file.")
     min_training_pairs: int = Field(
         50, description="A training block with fewer pairs than this is skipped; what no block "
                         "trains keeps its shipped parameters.")

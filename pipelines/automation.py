@@ -12,12 +12,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.identity.assets import RETRAIN_TAG
 from assets.ingest.assets import DEALERS
 from assets.resources import LandingFolder
 from landing.files import discover_files
 
 JOB_NAME = "materialize_all"
 NIGHTLY_CRON = "0 2 * * *"
+RETRAIN_WEEKDAY = 0
+"""The refresh of Mondays (02:00 Asia/Shanghai) trains the identity model again: once a week,
+whatever the share of new signatures; the other nights score with the kept model."""
+
 TIMEZONE = "Asia/Shanghai"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time
 
@@ -85,10 +90,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder):
 @dg.schedule(job_name=JOB_NAME, cron_schedule=NIGHTLY_CRON, execution_timezone=TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Nightly refresh at 02:00 Asia/Shanghai, as of the one rule of every run (CRM_AS_OF, "
-                         "else the latest record date).")
+                         "else the latest record date); on Mondays it trains the identity model again.")
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
     day = context.scheduled_execution_time.astimezone(SHANGHAI).date()
     keys = context.instance.get_dynamic_partitions(DEALERS.name)
     if not keys:
         return dg.SkipReason("no dealer partitions yet: the landing sensor adds them as exports arrive")
-    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", tags=all_dealers_tags(keys))
+    retrain = {RETRAIN_TAG: "true"} if day.weekday() == RETRAIN_WEEKDAY else {}
+    return dg.RunRequest(run_key=f"nightly-{day.isoformat()}", tags={**all_dealers_tags(keys), **retrain})

@@ -1,6 +1,6 @@
 """`crm`: run the pipeline over a landing folder, or generate a synthetic one.
 
-    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full] [--settings FILE]
+    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full] [--retrain] [--settings FILE]
     crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
     crm lists export LIST --output DIR --to FILE.csv|FILE.xlsx [--dealer D] [--staff S] [--due-within DAYS]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     resources = {
         "landing": LandingFolder(input_dir=str(input_dir.resolve())),
         "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "")),
-        "run_settings": RunSettings(as_of=args.as_of or "", full=args.full),
+        "run_settings": RunSettings(as_of=args.as_of or "", full=args.full, retrain=args.retrain),
         "settings": settings,
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
     run_parser.add_argument("--full", action="store_true",
                             help="read every landing file and parse every dealer again, changed or not")
+    run_parser.add_argument("--retrain", action="store_true",
+                            help="train the identity model again on this run's signatures (else the kept "
+                                 "<output>/models/linkage_model.json scores, trained again only when due)")
     run_parser.add_argument("--settings", default=os.environ.get("CRM_SETTINGS") or None, metavar="FILE",
                             help="YAML or JSON file of settings (models/settings.py), shaped like the run config: "
                                  "identity: {match_threshold: 0.9}; default: CRM_SETTINGS, else the defaults")

@@ -48,24 +48,25 @@ def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
     return result
 
 
-def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "",
-               instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "", retrain: bool = False,
+               tags: dict | None = None, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the assets of `stages` (asset groups) and their checks, as the one job does: a
     test of identity runs ingest and identity, not the analytics and marts it does not read."""
     instance = instance or dg.DagsterInstance.ephemeral()
     dealers = sync_dealer_partitions(instance, input_dir)
-    job = build_definitions(_resources(input_dir, output_dir, as_of), partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
+    resources = _resources(input_dir, output_dir, as_of, retrain)
+    job = build_definitions(resources, partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
     keys = [key for assets_def in ALL_ASSETS for key in assets_def.keys
             if assets_def.group_names_by_key[key] in stages and (dealers or assets_def.partitions_def is None)]
     result = job.execute_in_process(instance=instance, asset_selection=keys,
-                                    tags=all_dealers_tags(dealers) if dealers else None)
+                                    tags={**(all_dealers_tags(dealers) if dealers else {}), **(tags or {})})
     assert result.success
     return result
 
 
-def _resources(input_dir: Path, output_dir: Path, as_of: str) -> dict:
+def _resources(input_dir: Path, output_dir: Path, as_of: str, retrain: bool = False) -> dict:
     return {"landing": LandingFolder(input_dir=str(input_dir)), "warehouse": Warehouse(output_dir=str(output_dir)),
-            "run_settings": RunSettings(as_of=as_of)}
+            "run_settings": RunSettings(as_of=as_of, retrain=retrain)}
 
 
 def query(output_dir: Path, text: str, params=None) -> list[tuple]:

@@ -65,9 +65,15 @@ def test_the_nightly_tick_runs_at_two_in_shanghai_as_every_run(tmp_path):
         request = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
     assert request.tags == {"dagster/asset_partition_range_start": "D01", "dagster/asset_partition_range_end": "D02"}
     assert request.run_key == "nightly-2026-11-24" and not request.run_config
+    monday = tick - dt.timedelta(days=1)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("dealer", ["D01"])
+        weekly = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=monday))
+    assert weekly.tags["crm/retrain"] == "true" and not weekly.run_config and "crm/retrain" not in request.tags
     defs = build_definitions({"landing": LandingFolder(input_dir=str(tmp_path)),
                               "warehouse": Warehouse(output_dir=str(tmp_path / "out")),
                               "run_settings": RunSettings(as_of="2026-11-20")})
     job = defs.resolve_job_def("materialize_all")
     assert dg.validate_run_config(job, {})["resources"]["run_settings"]["config"]["as_of"] == "2026-11-20"
+
     assert job.executor_def.name == "in_process"

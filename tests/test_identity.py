@@ -254,3 +254,30 @@ def test_a_folder_too_small_to_train_on_scores_with_the_shipped_parameters(tmp_p
     status, learned = query(out, "select status, learned from identity.linkage_model")[0]
     assert status.startswith("shipped parameters") and learned == ""
     assert customer_of(out, "D01", "A1") == customer_of(out, "D01", "A2") != customer_of(out, "D01", "B1")
+
+
+def _linkage_model(out) -> tuple:
+    return query(out, "select status, trained_because, signatures_at_training from identity.linkage_model")[0]
+
+
+def test_the_model_is_kept_between_runs_and_trained_again_when_due_or_asked(resolved_to_change):
+    landing, out = resolved_to_change
+    model_file = out / "models" / "linkage_model.json"
+    trained = model_file.read_bytes()
+    status, because, signatures = _linkage_model(out)
+    assert because == "no kept model" and signatures == query(out, "select count(*) from identity.signatures")[0][0]
+
+    write_file(landing, "D01/service/ro_2025.csv", SERVICE_HEADER +
+               "Z3,2025-01-01,300,LSVAU2180N2183293,C3,张伟,13900139001,110101199003070011,北京解放路2号\n")
+    run_stages(landing, out, "ingest", "identity")
+    assert model_file.read_bytes() == trained and _linkage_model(out) == (status, None, signatures)
+
+    now = query(out, "select count(*) from identity.signatures")[0][0]
+    for asked in ({"retrain": True}, {"tags": {"crm/retrain": "true"}}):  # crm run --retrain; the weekly tag
+        run_stages(landing, out, "ingest", "identity", **asked)
+        assert _linkage_model(out)[1:] == ("asked (--retrain or the weekly schedule)", now)
+
+    write_file(landing, "D02/service/ro_2025.csv", SERVICE_HEADER + "".join(
+        f"Q{i},2025-02-0{i},100,LSVAU2180N218330{i},K{i + 10},新客{i},1350013500{i},,上海路{i}号\n" for i in range(1, 6)))
+    run_stages(landing, out, "ingest", "identity")
+    assert _linkage_model(out)[1].endswith("of the signatures are new since training (more than 20%)")

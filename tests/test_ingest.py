@@ -3,6 +3,7 @@ except where the marts are what is compared."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from decimal import Decimal
@@ -200,6 +201,13 @@ def test_utf8_copies_in_use_stay_whatever_the_spelling_of_the_output_folder(land
     assert all(Path(p).is_file() for p in again["read_path"].drop_nulls())
 
 
+def _model(result) -> dict:
+    """The metadata of the run's identity/linkage_model step."""
+    (metadata,) = [e.materialization.metadata for e in result.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "identity/linkage_model"]
+    return metadata
+
+
 def _ingested(result, source: str) -> tuple[int, int]:
     """(dealers parsed, dealers left as they were) in a run's materialization of a checked table."""
     (metadata, *_) = [e.materialization.metadata for e in result.get_asset_materialization_events()
@@ -232,3 +240,7 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
         assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
     for path in sorted((full / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name
+    # both scored with the model the first run trained: the same model file, the same marts
+    assert not _model(second)["trained"].value and not _model(everything)["trained"].value
+    manifests = [json.loads((out / "marts" / "_manifest.json").read_text()) for out in (incremental, full)]
+    assert manifests[0]["linkage_model_sha256"] == manifests[1]["linkage_model_sha256"] == _model(first)["sha256"].value

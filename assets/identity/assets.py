@@ -1,35 +1,28 @@
 """Identity resolution: one customer across dealers, sales and service.
 
-Deterministic rules link signatures first; the Splink profile model links what the rules could
-not; customer ids stay stable across runs into the same output.
+Deterministic rules link signatures first; the Splink model, kept between runs, links what the
+rules could not; customer ids stay stable across runs into the same output.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import dagster as dg
 import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
-from assets.metadata import (
-    build_table,
-    counts_by,
-    distinct_count,
-    markdown_table,
-    stopwatch,
-    table_metadata,
-)
-from assets.resources import Warehouse
-from models.identity import (
-    CALIBRATION_FILE,
-    connected_components,
-    pinyin_chars,
-    score_signatures,
-    split_conflicting_clusters,
-)
+from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
+from assets.resources import RunSettings, Warehouse
+from models.identity import (CALIBRATION_FILE, TrainedModel, connected_components, pinyin_chars, retrain_reason,
+                             score_signatures, split_conflicting_clusters, train_linkage_model)
 from models.settings import Settings
 
 GROUP = "identity"
+RETRAIN_TAG = "crm/retrain"
+"""A run tagged with it ("true") trains the identity model again, as --retrain does: the weekly
+schedule's tag (a tag, not run config, which would replace the run settings' configured values)."""
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean, service_assets.clean], kinds={"duckdb"})
@@ -51,12 +44,15 @@ def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
 def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.rule_clusters: one row per signature with the group the deterministic rules put
     it in (same valid ID number; same dealer customer number; same mobile and name), from the
-    edges in identity.rule_edges. Each group is a profile."""
+    edges in identity.rule_edges. Each group is a profile: identity.profiles, and
+    identity.signature_profiles gives each signature its profile and a small integer id."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.build(con, "identity.rule_edges")
             connected_components(con, "identity.signatures", "signature_key", "identity.rule_edges",
                                  "identity.rule_clusters")
+            sql.build(con, "identity.profiles")
+            sql.build(con, "identity.signature_profiles")
         by_rule = counts_by(con, "identity.rule_edges", "rule")
         profiles = distinct_count(con, "identity.rule_clusters", "cluster")
         return dg.MaterializeResult(metadata=table_metadata(
@@ -64,24 +60,60 @@ def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
             **{f"edges_{rule}": n for rule, n in by_rule.items()}))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"duckdb", "splink"})
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"splink", "json"})
+def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
+                  settings: Settings) -> dg.MaterializeResult:
+    """`<output>/models/linkage_model.json`: the Splink model every run scores with, kept between
+    runs. It is trained (EM on the fields the data has, fixed seed) when there is none, when the
+    run asks (--retrain, the weekly schedule), when the fields the data holds change, or when more
+    of the signatures than `identity.retrain_new_share` are new since it was trained; else the kept
+    file is used as it is, so the same input, as-of and model file give the same marts. Also
+    identity.linkage_model (what training did) and identity.linkage_parameters (m and u of every
+    level)."""
+    path = warehouse.linkage_model_file
+    with warehouse.connect() as con, stopwatch() as timing:
+        kept = TrainedModel.from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+        asked = run_settings.retrain or context.run.tags.get(RETRAIN_TAG) == "true"
+        reason = "asked (--retrain or the weekly schedule)" if asked else retrain_reason(
+            con, kept, "identity.signatures", "identity.signature_profiles", settings.identity.retrain_new_share)
+        if reason:
+            model = train_linkage_model(con, "identity.signatures", "identity.signature_profiles", settings.identity)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged = path.with_suffix(".tmp")
+            staged.write_text(model.to_json(), encoding="utf-8")
+            staged.replace(path)
+        else:
+            model = kept
+        sql.store_frame(con, "identity.linkage_parameters", model.parameters())
+        sql.store_frame(con, "identity.linkage_model", pl.DataFrame({
+            "status": [model.status], "trained_because": [reason], "signatures_at_training": [model.signatures],
+            "learned": [", ".join(model.learned)], "shipped": [", ".join(model.defaulted)],
+            "training": [", ".join(model.blocks)],
+            "probability_two_random_records_match": [model.probability_two_random_records_match]}))
+    return dg.MaterializeResult(metadata={
+        "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "seconds": timing["seconds"],
+        "trained": reason is not None, "trained_because": reason or "kept", "model": model.status,
+        "signatures_at_training": model.signatures, "learned": ", ".join(model.learned) or "none",
+        "shipped": ", ".join(model.defaulted) or "none", "training": ", ".join(model.blocks),
+        "scoring_blocks": ", ".join(model.scoring_blocks), "parameters": markdown_table(model.parameters()),
+        "calibration": dg.MetadataValue.md(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else "none"})
+
+
+@dg.asset(key_prefix="identity", group_name=GROUP, deps=[linkage_model], kinds={"duckdb", "splink"})
 def profile_links(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    """identity.profile_links: one row per pair of profiles the Splink model (trained by EM on the
-    fields the data has, fixed seed) links at or above the threshold, less pairs that must never
-    link (different valid IDs, family, a car's next owner, a common name alone). Also writes
-    identity.profiles and identity.signature_profiles (the rule profiles and their signatures),
-    identity.scored_signature_pairs (Splink's scores above the floor), identity.signature_pairs
-    (those pairs with their veto), identity.profile_clusters_linked and identity.profile_conflicts
-    (the linked clusters and their pairs that must not link), identity.profile_clusters (clusters
-    that held two people for certain split by their weakest links), and the model's parameters
-    and what was learned (identity.linkage_parameters, identity.linkage_model)."""
+    """identity.profile_links: one row per pair of profiles the kept Splink model links at or above
+    the threshold, less pairs that must never link (different valid IDs, family, a car's next
+    owner, a common name alone). Also writes identity.scored_signature_pairs (the model's scores
+    above the floor), identity.signature_pairs (those pairs with their veto),
+    identity.profile_clusters_linked and identity.profile_conflicts (the linked clusters and their
+    pairs that must not link) and identity.profile_clusters (clusters that held two people for
+    certain split by their weakest links)."""
     identity = settings.identity
+    model = TrainedModel.from_json(warehouse.linkage_model_file.read_text(encoding="utf-8"))
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.build(con, "identity.profiles")
-            sql.build(con, "identity.signature_profiles")
-            model = score_signatures(con, "identity.signatures", "identity.signature_profiles",
-                                     "identity.scored_signature_pairs", identity)
+            score_signatures(con, "identity.signatures", "identity.signature_profiles",
+                             "identity.scored_signature_pairs", model, identity)
             sql.build(con, "identity.signature_pairs", min_name_similarity=identity.min_name_similarity,
                       common_name_share=identity.common_name_share,
                       common_name_min_count=identity.common_name_min_count)
@@ -91,23 +123,14 @@ def profile_links(warehouse: Warehouse, settings: Settings) -> dg.MaterializeRes
             sql.build(con, "identity.profile_conflicts")
             split = split_conflicting_clusters(con, "identity.profile_clusters_linked", "identity.profile_links",
                                                "identity.profile_conflicts", "identity.profile_clusters")
-            sql.store_frame(con, "identity.linkage_parameters", model.parameters)
-            sql.store_frame(con, "identity.linkage_model", pl.DataFrame({
-                "status": [model.status], "learned": [", ".join(model.learned)],
-                "shipped": [", ".join(model.defaulted)], "training": [", ".join(model.blocks)],
-                "probability_two_random_records_match": [model.probability_two_random_records_match]}))
         vetoes = {reason: n for reason, n in counts_by(con, "identity.signature_pairs", "must_not_link").items()
                   if reason is not None}
         bands = con.table("identity.signature_pairs").aggregate(
             "floor(match_probability * 20) / 20 as band, count(*) as pairs", "band").order("band").pl()
         return dg.MaterializeResult(metadata=table_metadata(
             con, "identity.profile_links", timing["seconds"], threshold=identity.match_threshold,
-            model=model.status, learned=", ".join(model.learned) or "none",
-            shipped=", ".join(model.defaulted) or "none", training=", ".join(model.blocks),
-            scoring_blocks=", ".join(model.scoring_blocks),
-            parameters=markdown_table(model.parameters), scored_pairs_by_band=markdown_table(bands),
-            calibration=dg.MetadataValue.md(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else "none",
-            clusters_split=split, **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))
+            model=model.status, scored_pairs_by_band=markdown_table(bands), clusters_split=split,
+            **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})
@@ -178,5 +201,5 @@ def vehicles(warehouse: Warehouse) -> dg.MaterializeResult:
         return build_table(con, "identity.vehicles")
 
 
-identity_assets = [signatures, rule_clusters, profile_links, signature_ids, contacts, identity_crosswalk, customers,
+identity_assets = [signatures, rule_clusters, linkage_model, profile_links, signature_ids, contacts, identity_crosswalk, customers,
                    households, vehicles]
