@@ -179,13 +179,10 @@ def main() -> None:
         incremental = run_pipeline(landing, output, fresh=False)
     finally:
         new_month.unlink()
-    ingest_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items()
-                         if name.split("/")[0] in ("ingest", "intermediate", "clean") or name == "marts/load_manifest"
-                         or name == "marts/rejects")
-    identity_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("identity/"))
-    analytics_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("analytics/"))
-    act_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("act/"))
-    checks_seconds = sum(sec for name, sec in pipeline["seconds_by_asset"].items() if name.startswith("check/"))
+    by_stage = {stage: sum(sec for name, sec in pipeline["seconds_by_asset"].items() if stage_of(name) == stage)
+                for stage in STAGES}
+    ingest_seconds, identity_seconds = by_stage["ingest"], by_stage["identity"]
+    analytics_seconds, act_seconds, checks_seconds = by_stage["analytics"], by_stage["act"], by_stage["checks"]
     ratio = pipeline["seconds_total"] / bare["seconds"]
     run = {
         "scale": args.scale,
@@ -220,7 +217,50 @@ def main() -> None:
     results_path.write_text(json.dumps(results, indent=2))
     print(json.dumps(run, indent=2))
     _append_summary(run, pipeline["summary"])
+    _append_scaling(results["runs"])
     _append_public_data()
+
+
+STAGES = ("ingest", "identity", "analytics", "act", "marts", "checks")
+
+
+def stage_of(asset: str) -> str:
+    """The stage an asset line of `crm run` belongs to (the marts of ingest's tables count as ingest)."""
+    prefix = asset.split("/")[0]
+    if prefix in ("ingest", "intermediate", "clean") or asset in ("marts/load_manifest", "marts/rejects"):
+        return "ingest"
+    return "checks" if prefix == "check" else prefix
+
+
+def scaling_markdown(runs: list[dict]) -> str:
+    """Every scale measured, side by side: seconds and seconds per million input rows by stage."""
+    runs = sorted(runs, key=lambda r: r["scale"])
+    header = " | ".join(f"scale {r['scale']:g}: s | s/M rows" for r in runs)
+    lines = [f"| stage | {header} |", "|---|" + "---:|---:|" * len(runs)]
+    for stage in (*STAGES, "whole run"):
+        cells = []
+        for run in runs:
+            seconds = run["seconds_total"] if stage == "whole run" else sum(
+                sec for name, sec in run["seconds_by_asset"].items() if stage_of(name) == stage)
+            cells.append(f"{seconds:.1f} | {seconds / run['input_rows'] * 1e6:.2f}")
+        lines.append(f"| {stage} | {' | '.join(cells)} |")
+    lines.append("| input rows | " + " | ".join(f"{r['input_rows']:,} | " for r in runs) + "|")
+    lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_rss_mb']} | " for r in runs) + "|")
+    lines.append("| new monthly file (s, share of the full run) | " + " | ".join(
+        f"{r['new_monthly_file']['seconds_total']:.1f} | {r['new_monthly_file']['share_of_full_run']:.0%}"
+        for r in runs) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _append_scaling(runs: list[dict]) -> None:
+    """The scales of out/bench/results.json side by side (each the latest run at that scale)."""
+    if len(runs) < 2:
+        return
+    text = (f"\nScaling ({time.strftime('%Y-%m-%d')}, the latest run at each scale in out/bench/results.json):\n\n"
+            + scaling_markdown(runs))
+    print(text)
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+        out.write(text)
 
 
 def _append_public_data() -> None:
