@@ -163,6 +163,8 @@ def main() -> None:
     bench_dir = Path(args.bench_dir)
     bench_dir.mkdir(parents=True, exist_ok=True)
 
+    # not every DuckDB step spills (the signatures' list aggregates): 4 GB per scale unit, at least 4 GB
+    os.environ.setdefault("CRM_MEMORY_LIMIT", f"{max(4, round(4 * args.scale))}GB")
     landing = landing_folder(bench_dir, args.scale, args.seed)
     for leftover in landing.glob(f"*/service/{NEW_MONTH}"):
         leftover.unlink()
