@@ -75,7 +75,7 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
         kept = TrainedModel.from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
         asked = run_settings.retrain or context.run.tags.get(RETRAIN_TAG) == "true"
         reason = "asked (--retrain or the weekly schedule)" if asked else retrain_reason(
-            con, kept, "identity.signatures", "identity.signature_profiles", settings.identity.retrain_new_share)
+            con, kept, "identity.signatures", settings.identity.retrain_new_share)
         if reason:
             model = train_linkage_model(con, "identity.signatures", "identity.signature_profiles", settings.identity)
             path.parent.mkdir(parents=True, exist_ok=True)
