@@ -244,13 +244,16 @@ MODEL_COLUMNS = ("signature_id", "profile_id", "name_norm", "name_key", "given_k
                  "dealer_code")
 
 
+ID_NUMBER_PREFIX = "left(id_number, 3) as id_number_prefix"
+"""The one derived column the model blocks on (birth date + the ID's region code)."""
+
+
 def prepare_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str) -> int:
     """The temp table Splink reads (`signatures_to_link`: the model's columns of every signature
     with its profile, from `profiles_table`'s signature_key -> signature_id, profile_id); returns
     its row count. Splink reads the columns of unqualified table names only."""
     con.execute(f"create or replace temp table signatures_to_link as select {', '.join(MODEL_COLUMNS)}, "
-                f"left(id_number, 3) as id_number_prefix from {signatures_table} "
-                f"join {profiles_table} using (signature_key)")
+                f"{ID_NUMBER_PREFIX} from {signatures_table} join {profiles_table} using (signature_key)")
     return con.execute("select count(*) from signatures_to_link").fetchone()[0]
 
 
@@ -362,7 +365,7 @@ def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, si
     if kept is None:
         return "no kept model"
     # the columns of signatures_to_link, without building it: every signature has a profile
-    con.execute(f"create or replace temp view signature_fields as select *, left(id_number, 3) as id_number_prefix "
+    con.execute(f"create or replace temp view signature_fields as select *, {ID_NUMBER_PREFIX} "
                 f"from {signatures_table}")
     n = con.table(signatures_table).count("*").fetchone()[0]
     fields = sorted(present_columns(con, "signature_fields")) if n >= 2 else []

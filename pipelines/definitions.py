@@ -63,13 +63,19 @@ def build_definitions(resources: dict, hooks: frozenset = frozenset(), partition
 
 
 def run_everything(resources: dict, instance: dg.DagsterInstance, hooks: frozenset = frozenset(),
-                   run_config: dict | None = None, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
+                   run_config: dict | None = None, raise_on_error: bool = False, stages: tuple[str, ...] = (),
+                   tags: dict | None = None) -> dg.ExecuteInProcessResult:
     """Run JOB_NAME in process, as `crm run` does: the dealer partitions are first made those of
-    the landing folder, and the run covers all of them."""
+    the landing folder, and the run covers all of them. With `stages` (asset groups) only their
+    assets and checks run: a test of identity needs ingest and identity, not the marts."""
     dealers = sync_dealer_partitions(instance, resources["landing"].path)
     job = build_definitions(resources, hooks, partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
+    selection = [key for assets_def in ALL_ASSETS for key in assets_def.keys
+                 if assets_def.group_names_by_key[key] in stages
+                 and (dealers or assets_def.partitions_def is None)] if stages else None
     return job.execute_in_process(instance=instance, raise_on_error=raise_on_error, run_config=run_config,
-                                  tags=all_dealers_tags(dealers) if dealers else None)
+                                  asset_selection=selection,
+                                  tags={**(all_dealers_tags(dealers) if dealers else {}), **(tags or {})})
 
 
 defs = build_definitions(env_resources())

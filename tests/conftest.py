@@ -11,13 +11,7 @@ import pytest
 
 import sql
 from assets.resources import LandingFolder, RunSettings, Warehouse
-from pipelines.automation import all_dealers_tags, sync_dealer_partitions
-from pipelines.definitions import (
-    ALL_ASSETS,
-    JOB_NAME,
-    build_definitions,
-    run_everything,
-)
+from pipelines.definitions import run_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -52,14 +46,8 @@ def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "",
                tags: dict | None = None, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the assets of `stages` (asset groups) and their checks, as the one job does: a
     test of identity runs ingest and identity, not the analytics and marts it does not read."""
-    instance = instance or dg.DagsterInstance.ephemeral()
-    dealers = sync_dealer_partitions(instance, input_dir)
-    resources = _resources(input_dir, output_dir, as_of, retrain)
-    job = build_definitions(resources, partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
-    keys = [key for assets_def in ALL_ASSETS for key in assets_def.keys
-            if assets_def.group_names_by_key[key] in stages and (dealers or assets_def.partitions_def is None)]
-    result = job.execute_in_process(instance=instance, asset_selection=keys,
-                                    tags={**(all_dealers_tags(dealers) if dealers else {}), **(tags or {})})
+    result = run_everything(_resources(input_dir, output_dir, as_of, retrain),
+                            instance or dg.DagsterInstance.ephemeral(), stages=stages, tags=tags)
     assert result.success
     return result
 

@@ -13,6 +13,7 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
+from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
 from assets.resources import RunSettings, Warehouse
 from models.identity import (CALIBRATION_FILE, TrainedModel, connected_components, pinyin_chars, retrain_reason,
@@ -78,10 +79,7 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
             con, kept, "identity.signatures", settings.identity.retrain_new_share)
         if reason:
             model = train_linkage_model(con, "identity.signatures", "identity.signature_profiles", settings.identity)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staged = path.with_suffix(".tmp")
-            staged.write_text(model.to_json(), encoding="utf-8")
-            staged.replace(path)
+            write_text_atomically(path, model.to_json())
         else:
             model = kept
         sql.store_frame(con, "identity.linkage_parameters", model.parameters())
