@@ -15,6 +15,7 @@ import duckdb
 from pydantic import Field, field_validator
 
 import sql
+from models.engines import DuckDBEngine, SparkEngine, spark_session
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -86,6 +87,33 @@ class Warehouse(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+class IdentityEngine(dg.ConfigurableResource):
+    """Where identity's pair work runs (Splink's training and scoring, the deterministic rules,
+    connected components): DuckDB in the warehouse (the default), or Spark for a network too large
+    for one machine. Either scores with the same kept model file."""
+
+    engine: str = Field(default="duckdb", description="duckdb or spark (CRM_ENGINE).")
+    spark_master: str = Field(default="local[2]", description="Spark master URL (CRM_SPARK_MASTER), e.g. "
+                                                              "spark://host:7077; local[N] runs in this process.")
+    exchange_dir: str = Field(default="", description="Where the warehouse and Spark exchange Parquet "
+                                                      "(CRM_SPARK_EXCHANGE); empty: <output>/spark. On a "
+                                                      "cluster: storage the driver and executors share.")
+
+    @field_validator("engine")
+    @classmethod
+    def _is_an_engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError(f"engine must be duckdb or spark, not {value!r}")
+        return value
+
+    def open(self, con: duckdb.DuckDBPyConnection, output: Path) -> DuckDBEngine | SparkEngine:
+        """The engine over the warehouse connection `con` of the output folder `output`."""
+        if self.engine == "duckdb":
+            return DuckDBEngine(con)
+        exchange = Path(self.exchange_dir) if self.exchange_dir else output / "spark"
+        return SparkEngine(con, spark_session(self.spark_master, output / "spark_work"), exchange)
 
 
 RUN_TIME_ZONE = "Asia/Shanghai"

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sql
+from models.engines import DuckDBEngine
 from models.identity import CALIBRATION_FILE, DEFAULTS_FILE, connected_components
 from models.settings import IdentitySettings
 
@@ -85,7 +86,7 @@ def curve(con: duckdb.DuckDBPyConnection, truth: pl.DataFrame, thresholds=THRESH
     points = []
     for threshold in thresholds:
         sql.build(con, "identity.profile_links", match_threshold=threshold)
-        connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
+        connected_components(DuckDBEngine(con), "identity.profiles", "profile_id", "identity.profile_links",
                              "identity.profile_clusters")
         con.execute("""create or replace temp table threshold_customers as
             select r.dealer_code, r.source, r.record_id, pc.cluster as customer_id

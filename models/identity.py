@@ -18,13 +18,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from pypinyin import pinyin_dict
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 from splink.blocking_rule_library import And, CustomRule
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from models.engines import DuckDBEngine, SparkEngine
 from models.settings import IdentitySettings
+
+Engine = DuckDBEngine | SparkEngine
 
 DEFAULTS_FILE = Path(__file__).with_name("identity_defaults.json")
 CALIBRATION_FILE = Path(__file__).with_name("identity_calibration.md")
@@ -42,58 +45,86 @@ def pinyin_chars() -> pl.DataFrame:
     return pl.DataFrame({"ch": chars, "syllable": toneless})
 
 
-def _jw(column: str, threshold: float) -> str:
-    return f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {threshold}'
+SQL_FUNCTIONS = {
+    "duckdb": {"jaro_winkler": "jaro_winkler_similarity({0}, {1})", "size": "len({0})",
+               "overlap": "list_has_any({0}, {1})", "has_all": "list_has_all({0}, {1})",
+               "split": "string_split({0}, ' ')"},
+    "spark": {"jaro_winkler": "jaro_winkler({0}, {1})", "size": "size({0})", "overlap": "arrays_overlap({0}, {1})",
+              "has_all": "size(array_except({1}, {0})) = 0", "split": "split({0}, ' ')"},
+}
+"""The functions the custom levels use, as each engine spells them (Splink translates its own
+levels; sqlglot's translation of these from DuckDB to Spark is wrong: `&&` for overlap, `length`
+of an array). Spark's jaro_winkler is Splink's Scala UDF."""
 
 
-LATIN = "\"name_script_l\" = 'latin' and \"name_script_r\" = 'latin'"
+class _Sql:
+    """The custom levels' SQL in one engine's dialect."""
+
+    def __init__(self, dialect: str):
+        self.functions = SQL_FUNCTIONS[dialect]
+
+    def jw(self, column: str, threshold: float) -> str:
+        return self.functions["jaro_winkler"].format(f"{column}_l", f"{column}_r") + f" >= {threshold}"
+
+    def size(self, array: str) -> str:
+        return self.functions["size"].format(array)
+
+    def overlap(self, left: str, right: str) -> str:
+        return self.functions["overlap"].format(left, right)
+
+    def has_all(self, array: str, of: str) -> str:
+        return self.functions["has_all"].format(array, of)
+
+    def split(self, text: str) -> str:
+        return self.functions["split"].format(text)
 
 
-def _name() -> list:
+LATIN = "name_script_l = 'latin' and name_script_r = 'latin'"
+
+
+def _name(f: _Sql) -> list:
     """Names: as written, as they sound (pinyin key, both orders), the two parts swapped, Latin
     spellings a typo apart (each part, then the whole), one token missing or extra, one part the
     same; a shared exact name weighs by how rare it is."""
-    tokens_l, tokens_r = "string_split(\"name_key_l\", ' ')", "string_split(\"name_key_r\", ' ')"
+    tokens_l, tokens_r = f.split("name_key_l"), f.split("name_key_r")
     return [
         cll.NullLevel("name_key"),
         cll.ExactMatchLevel("name_norm").configure(tf_adjustment_column="name_key", label_for_charts="exact"),
         cll.ExactMatchLevel("name_key", term_frequency_adjustments=True).configure(label_for_charts="same sound"),
-        cll.CustomLevel('"given_key_l" = "family_key_r" and "family_key_l" = "given_key_r"',
-                        label_for_charts="parts swapped"),
-        cll.CustomLevel(f'{LATIN} and {_jw("given_key", 0.9)} and {_jw("family_key", 0.9)}',
+        cll.CustomLevel("given_key_l = family_key_r and family_key_l = given_key_r", label_for_charts="parts swapped"),
+        cll.CustomLevel(f"{LATIN} and {f.jw('given_key', 0.9)} and {f.jw('family_key', 0.9)}",
                         label_for_charts="both parts close"),
-        cll.CustomLevel(f'{LATIN} and (("family_key_l" = "family_key_r" and {_jw("given_key", 0.8)}) '
-                        f'or ("given_key_l" = "given_key_r" and {_jw("family_key", 0.8)}))',
+        cll.CustomLevel(f"{LATIN} and ((family_key_l = family_key_r and {f.jw('given_key', 0.8)}) "
+                        f"or (given_key_l = given_key_r and {f.jw('family_key', 0.8)}))",
                         label_for_charts="one part same, other close"),
-        cll.CustomLevel(f'{LATIN} and {_jw("name_key", 0.92)}', label_for_charts="close"),
-        cll.CustomLevel(f"len({tokens_l}) <> len({tokens_r}) and (list_has_all({tokens_l}, {tokens_r}) "
-                        f"or list_has_all({tokens_r}, {tokens_l}))", label_for_charts="token missing or extra"),
-        cll.CustomLevel('"family_key_l" = "family_key_r" or "given_key_l" = "given_key_r"',
-                        label_for_charts="one part same"),
+        cll.CustomLevel(f"{LATIN} and {f.jw('name_key', 0.92)}", label_for_charts="close"),
+        cll.CustomLevel(f"{f.size(tokens_l)} <> {f.size(tokens_r)} and ({f.has_all(tokens_l, tokens_r)} "
+                        f"or {f.has_all(tokens_r, tokens_l)})", label_for_charts="token missing or extra"),
+        cll.CustomLevel("family_key_l = family_key_r or given_key_l = given_key_r", label_for_charts="one part same"),
         cll.ElseLevel(),
     ]
 
 
-def _birth_date() -> list:
+def _birth_date(f: _Sql) -> list:
     return [
         cll.NullLevel("birth_ymd"),
         cll.ExactMatchLevel("birth_ymd").configure(label_for_charts="exact"),
         cll.DamerauLevenshteinLevel("birth_ymd", 1).configure(label_for_charts="one digit off or swapped"),
-        cll.CustomLevel('left("birth_ymd_l", 4) = left("birth_ymd_r", 4) and substr("birth_ymd_l", 5, 2) = '
-                        'substr("birth_ymd_r", 7, 2) and substr("birth_ymd_l", 7, 2) = substr("birth_ymd_r", 5, 2)',
+        cll.CustomLevel("left(birth_ymd_l, 4) = left(birth_ymd_r, 4) and substr(birth_ymd_l, 5, 2) = "
+                        "substr(birth_ymd_r, 7, 2) and substr(birth_ymd_l, 7, 2) = substr(birth_ymd_r, 5, 2)",
                         label_for_charts="month and day swapped"),
         cll.DamerauLevenshteinLevel("birth_ymd", 2).configure(label_for_charts="two digits off"),
         cll.ElseLevel(),
     ]
 
 
-def _vin() -> list:
+def _vin(f: _Sql) -> list:
     """A shared car: strong evidence when the two were seen with it at overlapping times."""
-    shared = 'list_has_any("vins_l", "vins_r")'
+    shared = f.overlap("vins_l", "vins_r")
     return [
-        cll.CustomLevel('"vins_l" is null or "vins_r" is null or len("vins_l") = 0 or len("vins_r") = 0')
+        cll.CustomLevel(f"vins_l is null or vins_r is null or {f.size('vins_l')} = 0 or {f.size('vins_r')} = 0")
         .configure(is_null_level=True),
-        cll.CustomLevel(f'{shared} and "first_seen_l" <= "last_seen_r" and "first_seen_r" <= "last_seen_l"',
+        cll.CustomLevel(f"{shared} and first_seen_l <= last_seen_r and first_seen_r <= last_seen_l",
                         label_for_charts="same car, overlapping"),
         cll.CustomLevel(shared, label_for_charts="same car"),
         cll.ElseLevel(),
@@ -110,22 +141,22 @@ def _exact_then(column: str, *levels, tf: bool = False) -> list:
 
 
 COMPARISONS = {
-    # comparison: (the columns it needs present, its builder)
+    # comparison: (the columns it needs present, its levels in an engine's dialect)
     "name": (("name_key",), _name),
-    "mobile": (("mobile",), lambda: _exact_then(
+    "mobile": (("mobile",), lambda f: _exact_then(
         "mobile", cll.LevenshteinLevel("mobile", 1).configure(label_for_charts="one digit off"), tf=True)),
-    "id_number": (("id_number",), lambda: _exact_then(
+    "id_number": (("id_number",), lambda f: _exact_then(
         "id_number", cll.DamerauLevenshteinLevel("id_number", 1).configure(label_for_charts="one typo"),
         cll.DamerauLevenshteinLevel("id_number", 2).configure(label_for_charts="two typos"))),
     "birth_date": (("birth_ymd",), _birth_date),
-    "address": (("address_norm",), lambda: _exact_then(
+    "address": (("address_norm",), lambda f: _exact_then(
         "address_norm", cll.JaroWinklerLevel("address_norm", 0.9).configure(label_for_charts="close"),
         cll.JaroWinklerLevel("address_norm", 0.75).configure(label_for_charts="similar"), tf=True)),
-    "postcode": (("postcode",), lambda: _exact_then(
+    "postcode": (("postcode",), lambda f: _exact_then(
         "postcode", cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="one digit off"), tf=True)),
-    "email": (("email",), lambda: _exact_then("email")),
+    "email": (("email",), lambda f: _exact_then("email")),
     "vin": (("vins",), _vin),
-    "dealer": (("dealer_code",), lambda: _exact_then("dealer_code")),
+    "dealer": (("dealer_code",), lambda f: _exact_then("dealer_code")),
 }
 
 PREDICTION_BLOCKS = (
@@ -202,15 +233,15 @@ def scoring_rule(block: tuple[str, ...]):
     """Pairs sharing the block's columns, in two different profiles (within one, the rules have
     linked them already)."""
     if "vins" in block:
-        return CustomRule(f'l."vins" = r."vins" and {ACROSS_PROFILES}', arrays_to_explode=["vins"])
+        return CustomRule(f"l.vins = r.vins and {ACROSS_PROFILES}", arrays_to_explode=["vins"])
     return And(block_on(*block), CustomRule(ACROSS_PROFILES))
 
 
 def linkage_model(present: set[str], defaults: dict, fixed_u: dict[str, float],
-                  blocks: tuple[tuple[str, ...], ...] = PREDICTION_BLOCKS) -> SettingsCreator:
+                  blocks: tuple[tuple[str, ...], ...] = PREDICTION_BLOCKS, dialect: str = "duckdb") -> SettingsCreator:
     """The Fellegi-Sunter model over signatures, with the comparisons the data has, scoring the
-    pairs of `blocks` across profiles."""
-    comparisons = [_configured(build(), name, defaults, fixed_u)
+    pairs of `blocks` across profiles, in `dialect` (duckdb or spark): one model, either engine."""
+    comparisons = [_configured(build(_Sql(dialect)), name, defaults, fixed_u)
                    for name, (needs, build) in COMPARISONS.items() if set(needs) <= present]
     blocks = [scoring_rule(b) for b in blocks if set(b) <= present]
     return SettingsCreator(
@@ -259,18 +290,22 @@ def prepare_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, pr
 
 @dataclass
 class TrainedModel:
-    """A linkage model as it is kept between runs: Splink's saved settings (comparisons with their
-    m and u, lambda, the prediction blocks) and what training did. `splink` is None when there
-    was nothing to train or score."""
+    """A linkage model as it is kept between runs, the same for either engine: the m and u of
+    every comparison level by its label, lambda, the fields and scoring blocks it was built with,
+    and what training did. Splink's own saved model holds SQL of the engine it was trained on and
+    does not load on the other; this file rebuilds the settings for whichever scores. No
+    comparisons: there was nothing to train or score."""
 
-    splink: dict | None
     status: str
+    comparisons: dict[str, dict[str, dict]] = field(default_factory=dict)
+    probability_two_random_records_match: float | None = None
     learned: list[str] = field(default_factory=list)
     defaulted: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     scoring_blocks: list[str] = field(default_factory=list)
     signatures: int = 0
     fields: list[str] = field(default_factory=list)
+    engine: str = "duckdb"
 
     def to_json(self) -> str:
         """The model file's text: the same model gives the same bytes."""
@@ -278,18 +313,35 @@ class TrainedModel:
 
     @classmethod
     def from_json(cls, text: str) -> TrainedModel:
-        return cls(**json.loads(text))
+        kept = json.loads(text)
+        if "splink" in kept:  # a file of before engine-neutral models: Splink's own, trained on DuckDB
+            saved = kept.pop("splink") or {}
+            kept["comparisons"] = _levels(parameters(saved)) if saved else {}
+            kept["probability_two_random_records_match"] = saved.get("probability_two_random_records_match")
+        return cls(**kept)
+
+    def settings(self, dialect: str) -> SettingsCreator:
+        """Splink's settings of this model in `dialect`."""
+        return linkage_model(set(self.fields), {"comparisons": self.comparisons, "probability_two_random_records_match":
+                                                self.probability_two_random_records_match}, {},
+                             tuple(tuple(b.split("+")) for b in self.scoring_blocks), dialect)
 
     def parameters(self) -> pl.DataFrame:
         """m and u of every comparison level."""
-        return parameters(self.splink or {"comparisons": []})
-
-    @property
-    def probability_two_random_records_match(self) -> float | None:
-        return (self.splink or {}).get("probability_two_random_records_match")
+        rows = [{"comparison": name, "level": level, "m": values["m"], "u": values["u"]}
+                for name, levels in self.comparisons.items() for level, values in levels.items()]
+        return pl.DataFrame(rows, schema=PARAMETER_SCHEMA)
 
 
-def train_linkage_model(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str,
+def _levels(table: pl.DataFrame) -> dict[str, dict[str, dict]]:
+    """{comparison: {level: {m, u}}} of a parameters table, in its order."""
+    levels: dict[str, dict[str, dict]] = {}
+    for row in table.iter_rows(named=True):
+        levels.setdefault(row["comparison"], {})[row["level"]] = {"m": row["m"], "u": row["u"]}
+    return levels
+
+
+def train_linkage_model(engine: Engine, signatures_table: str, profiles_table: str,
                         settings: IdentitySettings) -> TrainedModel:
     """Train the model on signatures (`profiles_table` gives each signature's profile:
     signature_key, signature_id, profile_id).
@@ -300,12 +352,13 @@ def train_linkage_model(con: duckdb.DuckDBPyConnection, signatures_table: str, p
     estimates), in turn until every comparison is trained twice; a block that is too small or that
     EM cannot fit is skipped, and what no block trains keeps the shipped parameters.
     """
+    con = engine.con
     n = prepare_signatures(con, signatures_table, profiles_table)
     if n < 2:
-        return TrainedModel(None, "not scored: fewer than two signatures", signatures=n)
+        return TrainedModel("not scored: fewer than two signatures", signatures=n)
     present = present_columns(con, "signatures_to_link")
     if not any(set(needs) <= present for needs, _ in COMPARISONS.values()):
-        return TrainedModel(None, "not scored: no field the model compares differs between signatures",
+        return TrainedModel("not scored: no field the model compares differs between signatures",
                             signatures=n, fields=sorted(present))
     defaults = default_parameters()
     fixed_u = {name: u for name, column in EXACT_COLUMNS.items()
@@ -313,9 +366,9 @@ def train_linkage_model(con: duckdb.DuckDBPyConnection, signatures_table: str, p
     budget = max(settings.min_block_budget, settings.max_block_pairs_per_signature * n)
     scoring_blocks = tuple(b for b in PREDICTION_BLOCKS if set(b) <= present and (
         "vins" in b or pairs_sharing(con, "signatures_to_link", b, across_profiles=True) <= budget))
-    db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("signatures_to_link"), linkage_model(present, defaults, fixed_u, scoring_blocks),
-                    log_level="WARNING")
+    db_api = engine.api()
+    linker = Linker(db_api.register(engine.source("signatures_to_link")),
+                    linkage_model(present, defaults, fixed_u, scoring_blocks, engine.dialect), log_level="WARNING")
     trained = []
     rules = [r for r in DETERMINISTIC_RULES if set(r) <= present]
     # with no pair any rule links, Splink would estimate lambda as 0: it keeps its shipped value
@@ -352,9 +405,10 @@ def train_linkage_model(con: duckdb.DuckDBPyConnection, signatures_table: str, p
     used = [c["output_column_name"] for c in model["comparisons"]]
     learned &= set(used)
     status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
-    return TrainedModel(model, status, sorted(learned), sorted(set(used) - learned),
+    return TrainedModel(status, _levels(parameters(model)), model["probability_two_random_records_match"],
+                        sorted(learned), sorted(set(used) - learned),
                         blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
-                        ["+".join(b) for b in scoring_blocks], n, sorted(present))
+                        ["+".join(b) for b in scoring_blocks], n, sorted(present), engine.dialect)
 
 
 def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, signatures_table: str,
@@ -377,25 +431,28 @@ def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, si
     return None
 
 
-def score_signatures(con: duckdb.DuckDBPyConnection, signatures_table: str, profiles_table: str, out_table: str,
+def score_signatures(engine: Engine, signatures_table: str, profiles_table: str, out_table: str,
                      model: TrainedModel, settings: IdentitySettings) -> None:
     """Write every pair in two different profiles that `model` scores at or above the floor to
-    `out_table` (signature_id_l, signature_id_r, match_probability)."""
-    con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
-                "match_probability double)")
-    if model.splink is None or prepare_signatures(con, signatures_table, profiles_table) < 2:
+    `out_table` (signature_id_l, signature_id_r, match_probability), on `engine`."""
+    con = engine.con
+    if not model.comparisons or prepare_signatures(con, signatures_table, profiles_table) < 2:
+        con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
+                    "match_probability double)")
         return
-    db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("signatures_to_link"), model.splink, log_level="WARNING")
+    db_api = engine.api()
+    linker = Linker(db_api.register(engine.source("signatures_to_link")), model.settings(engine.dialect),
+                    log_level="WARNING")
     predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
-    con.execute(f"insert into {out_table} select signature_id_l, signature_id_r, match_probability "
-                f"from {predictions.physical_name}")
+    engine.keep(predictions, "signature_id_l, signature_id_r, match_probability", out_table)
     db_api.delete_tables_created_by_splink_from_db()
 
 
+PARAMETER_SCHEMA = {"comparison": pl.Utf8, "level": pl.Utf8, "m": pl.Float64, "u": pl.Float64}
+
+
 def parameters(model: dict) -> pl.DataFrame:
-    """m and u probability of every comparison level of a saved model, for the asset's metadata
-    and for `identity_defaults.json`."""
+    """m and u probability of every comparison level of a model Splink saved."""
     rows = []
     for comparison in model["comparisons"]:
         for level in comparison["comparison_levels"]:
@@ -405,24 +462,21 @@ def parameters(model: dict) -> pl.DataFrame:
             rows.append({"comparison": comparison["output_column_name"],
                          "level": "else" if else_level else level.get("label_for_charts") or level["sql_condition"],
                          "m": level.get("m_probability"), "u": level.get("u_probability")})
-    return pl.DataFrame(rows, schema={"comparison": pl.Utf8, "level": pl.Utf8, "m": pl.Float64, "u": pl.Float64})
+    return pl.DataFrame(rows, schema=PARAMETER_SCHEMA)
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, nodes_table: str, node_column: str,
-                         edges_table: str, out_table: str) -> None:
+def connected_components(engine: Engine, nodes_table: str, node_column: str, edges_table: str,
+                         out_table: str) -> None:
     """Write (node, cluster) to `out_table`: the connected components of the edges
-    (`<node_column>_l`, `<node_column>_r`); the cluster is its smallest node."""
-    db_api = DuckDBAPI(connection=con)
-    con.execute(f"create or replace temp view nodes_to_cluster as select {node_column} from {nodes_table}")
-    con.execute(f"create or replace temp view edges_to_cluster as select {node_column}_l, {node_column}_r "
-                f"from {edges_table}")
+    (`<node_column>_l`, `<node_column>_r`), found on `engine`; the cluster is its smallest node."""
+    db_api = engine.api()
     clusters = cluster_pairwise_predictions_at_threshold(
-        "nodes_to_cluster", "edges_to_cluster", db_api=db_api, node_id_column_name=node_column)
-    con.execute(
-        f"create or replace table {out_table} as "
-        f"select {node_column}, min({node_column}) over (partition by cluster_id) as cluster "
-        f"from {clusters.physical_name}"
-    )
+        engine.source(nodes_table, node_column), engine.source(edges_table, f"{node_column}_l, {node_column}_r"),
+        db_api=db_api, node_id_column_name=node_column)
+    engine.keep(clusters, f"{node_column}, cluster_id", f"{out_table}_ids")
+    engine.con.execute(f"create or replace table {out_table} as select {node_column}, "
+                       f"min({node_column}) over (partition by cluster_id) as cluster from {out_table}_ids")
+    engine.con.execute(f"drop table {out_table}_ids")
     db_api.delete_tables_created_by_splink_from_db()
 
 

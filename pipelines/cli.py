@@ -1,6 +1,6 @@
 """`crm`: run the pipeline over a landing folder, or generate a synthetic one.
 
-    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full] [--retrain] [--settings FILE]
+    crm run --input DIR --output DIR [--as-of YYYY-MM-DD] [--strict] [--full] [--retrain] [--engine E] [--settings FILE]
     crm segments export --output DIR --to FILE.csv|FILE.xlsx [filters]
     crm lists export LIST --output DIR --to FILE.csv|FILE.xlsx [--dealer D] [--staff S] [--due-within DAYS]
     crm generate --out DIR [--truth DIR] --dealers N --customers N --seed S
@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import IdentityEngine, LandingFolder, RunSettings, Warehouse
 from generator import generate_landing
 from models.settings import Settings
 from pipelines.run_summary import print_summary
@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         "warehouse": Warehouse(output_dir=str(output_dir.resolve()), memory_limit=os.environ.get("CRM_MEMORY_LIMIT", "")),
         "run_settings": RunSettings(as_of=args.as_of or "", full=args.full, retrain=args.retrain),
         "settings": settings,
+        "identity_engine": IdentityEngine(engine=args.engine, spark_master=os.environ.get("CRM_SPARK_MASTER", "local[2]"),
+                                          exchange_dir=os.environ.get("CRM_SPARK_EXCHANGE", "")),
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log = _libraries_log_to(output_dir / "logs" / "crm_run.log")
@@ -259,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--retrain", action="store_true",
                             help="train the identity model again on this run's signatures (else the kept "
                                  "<output>/models/linkage_model.json scores, trained again only when due)")
+    run_parser.add_argument("--engine", choices=("duckdb", "spark"), default=os.environ.get("CRM_ENGINE") or "duckdb",
+                            help="where identity's pair work runs (default: CRM_ENGINE, else duckdb); spark needs "
+                                 "the spark extra and Java, and CRM_SPARK_MASTER (default local[2])")
     run_parser.add_argument("--settings", default=os.environ.get("CRM_SETTINGS") or None, metavar="FILE",
                             help="YAML or JSON file of settings (models/settings.py), shaped like the run config: "
                                  "identity: {match_threshold: 0.9}; default: CRM_SETTINGS, else the defaults")

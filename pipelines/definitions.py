@@ -12,7 +12,7 @@ from assets.identity.assets import identity_assets
 from assets.ingest.assets import ingest_assets
 from assets.marts.assets import marts_assets
 from assets.quality.checks import quality_checks
-from assets.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import IdentityEngine, LandingFolder, RunSettings, Warehouse
 from models.settings import Settings
 from pipelines.automation import (
     JOB_NAME,
@@ -33,12 +33,15 @@ def _env(name: str, default: str = "") -> dg.EnvVar | str:
 
 def env_resources() -> dict:
     """Resources resolved from the environment at run time (dagster dev, schedules, sensors):
-    CRM_INPUT_DIR and CRM_OUTPUT_DIR must be set; CRM_AS_OF, CRM_MEMORY_LIMIT may be; CRM_SETTINGS
-    names a YAML or JSON settings file."""
+    CRM_INPUT_DIR and CRM_OUTPUT_DIR must be set; CRM_AS_OF, CRM_MEMORY_LIMIT, CRM_ENGINE,
+    CRM_SPARK_MASTER and CRM_SPARK_EXCHANGE may be; CRM_SETTINGS names a YAML or JSON settings file."""
     return {
         "landing": LandingFolder(input_dir=dg.EnvVar("CRM_INPUT_DIR")),
         "warehouse": Warehouse(output_dir=dg.EnvVar("CRM_OUTPUT_DIR"), memory_limit=_env("CRM_MEMORY_LIMIT")),
         "run_settings": RunSettings(as_of=_env("CRM_AS_OF")),
+        "identity_engine": IdentityEngine(engine=_env("CRM_ENGINE", "duckdb"),
+                                          spark_master=_env("CRM_SPARK_MASTER", "local[2]"),
+                                          exchange_dir=_env("CRM_SPARK_EXCHANGE")),
         "settings": Settings.from_file(os.environ.get("CRM_SETTINGS")),
     }
 
@@ -58,7 +61,7 @@ def build_definitions(resources: dict, hooks: frozenset = frozenset(), partition
         executor=dg.in_process_executor,
         sensors=[landing_sensor],
         schedules=[nightly_refresh],
-        resources={"settings": Settings(), **resources},
+        resources={"settings": Settings(), "identity_engine": IdentityEngine(), **resources},
     )
 
 

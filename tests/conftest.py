@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 import sql
-from assets.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import IdentityEngine, LandingFolder, RunSettings, Warehouse
 from pipelines.definitions import run_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,18 +43,20 @@ def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
 
 
 def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "", retrain: bool = False,
-               tags: dict | None = None, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+               tags: dict | None = None, instance: dg.DagsterInstance | None = None,
+               engine: str = "duckdb") -> dg.ExecuteInProcessResult:
     """Materialize the assets of `stages` (asset groups) and their checks, as the one job does: a
-    test of identity runs ingest and identity, not the analytics and marts it does not read."""
-    result = run_everything(_resources(input_dir, output_dir, as_of, retrain),
+    test of identity runs ingest and identity, not the analytics and marts it does not read;
+    `engine` is the identity engine."""
+    result = run_everything(_resources(input_dir, output_dir, as_of, retrain, engine),
                             instance or dg.DagsterInstance.ephemeral(), stages=stages, tags=tags)
     assert result.success
     return result
 
 
-def _resources(input_dir: Path, output_dir: Path, as_of: str, retrain: bool = False) -> dict:
+def _resources(input_dir: Path, output_dir: Path, as_of: str, retrain: bool = False, engine: str = "duckdb") -> dict:
     return {"landing": LandingFolder(input_dir=str(input_dir)), "warehouse": Warehouse(output_dir=str(output_dir)),
-            "run_settings": RunSettings(as_of=as_of, retrain=retrain)}
+            "run_settings": RunSettings(as_of=as_of, retrain=retrain), "identity_engine": IdentityEngine(engine=engine)}
 
 
 def query(output_dir: Path, text: str, params=None) -> list[tuple]:

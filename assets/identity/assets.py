@@ -15,7 +15,7 @@ import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
 from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
-from assets.resources import RunSettings, Warehouse
+from assets.resources import IdentityEngine, RunSettings, Warehouse
 from models.identity import (CALIBRATION_FILE, TrainedModel, connected_components, pinyin_chars, retrain_reason,
                              score_signatures, split_conflicting_clusters, train_linkage_model)
 from models.settings import Settings
@@ -42,15 +42,18 @@ def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
-def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
+def rule_clusters(warehouse: Warehouse, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.rule_clusters: one row per signature with the group the deterministic rules put
     it in (same valid ID number; same dealer customer number; same mobile and name), from the
-    edges in identity.rule_edges. Each group is a profile: identity.profiles, and
-    identity.signature_profiles gives each signature its profile and a small integer id."""
+    edges in identity.rule_edges, both on the identity engine. Each group is a profile:
+    identity.profiles, and identity.signature_profiles gives each signature its profile and a
+    small integer id."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            sql.build(con, "identity.rule_edges")
-            connected_components(con, "identity.signatures", "signature_key", "identity.rule_edges",
+            engine = identity_engine.open(con, warehouse.path)
+            engine.query(sql.sql_text(sql.table_file("identity.rule_edges")), ("identity.signatures",),
+                         "identity.rule_edges")
+            connected_components(engine, "identity.signatures", "signature_key", "identity.rule_edges",
                                  "identity.rule_clusters")
             sql.build(con, "identity.profiles")
             sql.build(con, "identity.signature_profiles")
@@ -62,13 +65,14 @@ def rule_clusters(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"splink", "json"})
-def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
-                  settings: Settings) -> dg.MaterializeResult:
+def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings, settings: Settings,
+                  identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """`<output>/models/linkage_model.json`: the Splink model every run scores with, kept between
     runs. It is trained (EM on the fields the data has, fixed seed) when there is none, when the
     run asks (--retrain, the weekly schedule), when the fields the data holds change, or when more
     of the signatures than `identity.retrain_new_share` are new since it was trained; else the kept
-    file is used as it is, so the same input, as-of and model file give the same marts. Also
+    file is used as it is, so the same input, as-of and model file give the same marts. The file
+    holds parameters, not engine SQL: a model trained on either engine scores on the other. Also
     identity.linkage_model (what training did) and identity.linkage_parameters (m and u of every
     level)."""
     path = warehouse.linkage_model_file
@@ -78,7 +82,8 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
         reason = "asked (--retrain or the weekly schedule)" if asked else retrain_reason(
             con, kept, "identity.signatures", settings.identity.retrain_new_share)
         if reason:
-            model = train_linkage_model(con, "identity.signatures", "identity.signature_profiles", settings.identity)
+            model = train_linkage_model(identity_engine.open(con, warehouse.path), "identity.signatures",
+                                        "identity.signature_profiles", settings.identity)
             write_text_atomically(path, model.to_json())
         else:
             model = kept
@@ -98,25 +103,27 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings,
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[linkage_model], kinds={"duckdb", "splink"})
-def profile_links(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.profile_links: one row per pair of profiles the kept Splink model links at or above
     the threshold, less pairs that must never link (different valid IDs, family, a car's next
     owner, a common name alone). Also writes identity.scored_signature_pairs (the model's scores
     above the floor), identity.signature_pairs (those pairs with their veto),
     identity.profile_clusters_linked and identity.profile_conflicts (the linked clusters and their
     pairs that must not link) and identity.profile_clusters (clusters that held two people for
-    certain split by their weakest links)."""
+    certain split by their weakest links). Scoring and connected components run on the identity
+    engine; the vetoes, on the scored pairs, in the warehouse."""
     identity = settings.identity
     model = TrainedModel.from_json(warehouse.linkage_model_file.read_text(encoding="utf-8"))
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            score_signatures(con, "identity.signatures", "identity.signature_profiles",
+            engine = identity_engine.open(con, warehouse.path)
+            score_signatures(engine, "identity.signatures", "identity.signature_profiles",
                              "identity.scored_signature_pairs", model, identity)
             sql.build(con, "identity.signature_pairs", min_name_similarity=identity.min_name_similarity,
                       common_name_share=identity.common_name_share,
                       common_name_min_count=identity.common_name_min_count)
             sql.build(con, "identity.profile_links", match_threshold=identity.match_threshold)
-            connected_components(con, "identity.profiles", "profile_id", "identity.profile_links",
+            connected_components(engine, "identity.profiles", "profile_id", "identity.profile_links",
                                  "identity.profile_clusters_linked")
             sql.build(con, "identity.profile_conflicts")
             split = split_conflicting_clusters(con, "identity.profile_clusters_linked", "identity.profile_links",
@@ -178,7 +185,7 @@ def customers(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
-def households(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def households(warehouse: Warehouse, settings: Settings, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.households: one row per customer who shares a mobile or an address with another:
     their household. Linked, never merged: identity.household_edges, identity.household_nodes and
     identity.household_clusters are its graph."""
@@ -186,8 +193,8 @@ def households(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult
         with stopwatch() as timing:
             sql.build(con, "identity.household_edges", max_household_size=settings.identity.max_household_size)
             sql.build(con, "identity.household_nodes")
-            connected_components(con, "identity.household_nodes", "customer_id", "identity.household_edges",
-                                 "identity.household_clusters")
+            connected_components(identity_engine.open(con, warehouse.path), "identity.household_nodes",
+                                 "customer_id", "identity.household_edges", "identity.household_clusters")
             sql.build(con, "identity.households")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.households", timing["seconds"]))
 
