@@ -6,6 +6,7 @@ environment variables resolved at run time (`dg.EnvVar`, in `pipelines/definitio
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,12 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 """DuckDB's memory cap unless CRM_MEMORY_LIMIT says otherwise: below it the largest aggregations
 of identity and analytics spill to disk at scale 1, above it the run's peak RSS nears the 6 GB
 target (bench/RESULTS.md)."""
+
+
+WAREHOUSE_POOL = "warehouse"
+"""The Dagster pool of every step that opens the warehouse (dagster.yaml gives each pool a limit of
+one): DuckDB takes one writer per file, so those steps go one at a time across runs, while steps
+parsing dealers (which never open it) run beside them."""
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -66,6 +73,16 @@ class Warehouse(dg.ConfigurableResource):
         return self.path / "models" / "linkage_model.json"
 
     @property
+    def checked_dir(self) -> Path:
+        """Every dealer's parsed rows, as Parquet in a folder per source and dealer."""
+        return self.path / "checked"
+
+    @property
+    def parse_inputs_dir(self) -> Path:
+        """What parsing reads of the warehouse, as Parquet (written by ingest/landing_files)."""
+        return self.path / "parse_inputs"
+
+    @property
     def utf8_dir(self) -> Path:
         return self.path / "landing_utf8"
 
@@ -78,10 +95,22 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._connect(str(self.path / "warehouse.duckdb"), "duckdb_tmp") as con:
+            yield con
+
+    @contextmanager
+    def parsing_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory connection for parsing dealers: it never opens the warehouse, so steps
+        parsing dealers can run at once, beside a step that writes the warehouse."""
+        with self._connect(":memory:", f"duckdb_tmp/parsing_{os.getpid()}") as con:
+            yield con
+
+    @contextmanager
+    def _connect(self, database: str, temp_dir: str) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.mkdir(parents=True, exist_ok=True)
-        config = {"temp_directory": str(self.path / "duckdb_tmp"),
+        config = {"temp_directory": str(self.path / temp_dir),
                   "memory_limit": self.memory_limit or DEFAULT_MEMORY_LIMIT}
-        con = duckdb.connect(str(self.path / "warehouse.duckdb"), config=config)
+        con = duckdb.connect(database, config=config)
         try:
             sql.install_macros(con)
             yield con

@@ -60,9 +60,14 @@ def sync_dealer_partitions(instance: dg.DagsterInstance, folder: Path) -> list[s
     return keys
 
 
+NETWORK_SCOPE_TAG = "crm/scope"
+"""Runs over every dealer carry it: dagster.yaml lets one such run go at a time."""
+
+
 def all_dealers_tags(keys: list[str]) -> dict:
     """Tags that make one run cover every dealer partition (a single-run backfill)."""
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
+            NETWORK_SCOPE_TAG: "network"}
 
 
 @dg.sensor(job_name=JOB_NAME, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,

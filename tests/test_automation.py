@@ -63,7 +63,8 @@ def test_the_nightly_tick_runs_at_two_in_shanghai_as_every_run(tmp_path):
         assert isinstance(skipped, dg.SkipReason)
         instance.add_dynamic_partitions("dealer", ["D01", "D02"])
         request = nightly_refresh(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
-    assert request.tags == {"dagster/asset_partition_range_start": "D01", "dagster/asset_partition_range_end": "D02"}
+    assert request.tags == {"dagster/asset_partition_range_start": "D01", "dagster/asset_partition_range_end": "D02",
+                            "crm/scope": "network"}
     assert request.run_key == "nightly-2026-11-24" and not request.run_config
     monday = tick - dt.timedelta(days=1)
     with dg.instance_for_test() as instance:

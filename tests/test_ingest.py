@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from assets.ingest.parsing import expose_checked
 import landing.catalog as landing_catalog
 import sql
 from landing.catalog import catalog_landing
@@ -187,8 +188,10 @@ def test_rows_conserved_check_passes(landing, tmp_path):
 def test_rows_conserved_check_fails_when_a_file_loses_its_rows(landing, tmp_path):
     out = tmp_path / "out"
     run_stages(landing, out, "ingest")
+    for kept in (out / "checked" / "service").rglob("rows_*.parquet"):
+        kept.unlink()
     with duckdb.connect(str(out / "warehouse.duckdb")) as con:
-        con.execute("delete from intermediate.service_checked")
+        expose_checked(con, "service", out / "checked", out / "parse_inputs")
         sql.build(con, "ingest.load_manifest")
         unbalanced = sql.query(con, "checks/rows_conserved").fetchall()
     assert [(row[0], row[1], row[2]) for row in unbalanced] == [("D01/service/ro_2024.csv", 7, 0)]
@@ -232,8 +235,8 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     assert _ingested(second, "service") == (2, 4) and _ingested(second, "sales") == (0, 6)
 
     # the same output history (customer ids carry over between runs), every dealer parsed again
-    with duckdb.connect(str(full / "warehouse.duckdb")) as con:
-        con.execute("delete from ingest.ingested_dealers")
+    for ingested in (full / "checked").rglob("ingested_*.parquet"):
+        ingested.unlink()
     everything = run_pipeline(landing, full, as_of="2026-06-30")
     assert _ingested(everything, "service") == (6, 0)
     for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest"):

@@ -15,7 +15,7 @@ from assets.analytics.features import as_of, months_before
 from assets.identity.assets import contacts, vehicles
 from assets.ingest.assets import reference_lists
 from assets.metadata import counts_by, stopwatch, table_metadata
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from models.settings import Settings
 
 GROUP = "act"
@@ -27,7 +27,7 @@ def _counts(con, table: str, column: str) -> dict[str, int]:
     return {f"{column}_{value}": n for value, n in counts_by(con, table, column).items()}
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, deps=[customer_events, contacts], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="act", group_name=GROUP, deps=[customer_events, contacts], kinds={"duckdb"})
 def follow_ups(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """act.follow_ups: one row per new-car delivery and post-delivery call (24h, 3d, 7d, 30d) with
     its due date, window and status as of as-of (upcoming, due, overdue, done, missed); done needs
@@ -39,7 +39,8 @@ def follow_ups(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult
                                                             **_counts(con, "act.follow_ups", "status")))
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, deps=[customer_events, vehicles, reference_lists], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="act", group_name=GROUP, deps=[customer_events, vehicles, reference_lists],
+          kinds={"duckdb"})
 def service_due(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """act.service_due: one row per vehicle serviced at least once, with its current owner, its km
     per day and the date its next maintenance falls due (by time or mileage, whichever is first).
@@ -66,7 +67,7 @@ def service_due(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResul
             conversion=round(converted.get(True, 0) / base, 4) if base else None))
 
 
-@dg.asset(key_prefix="act", group_name=GROUP, kinds={"duckdb"},
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="act", group_name=GROUP, kinds={"duckdb"},
           deps=[lifecycle, vehicles, contacts, reference_lists, dg.AssetKey(["marts", "segment_members"])])
 def win_back(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """act.win_back: one row per customer and dealer that lost them, with why they left as far as

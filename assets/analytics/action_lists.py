@@ -9,10 +9,11 @@ from assets.analytics.clv import clv
 from assets.analytics.features import GROUP
 from assets.analytics.segments import lifecycle
 from assets.metadata import build_table, counts_by
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[lifecycle, clv, churn_risk], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[lifecycle, clv, churn_risk],
+          kinds={"duckdb"})
 def action_lists(warehouse: Warehouse) -> dg.MaterializeResult:
     """analytics.action_lists: one row per customer a dealer should act on: new customers not yet
     stable, and stable customers starting to churn, ranked within their home dealer by 12-month

@@ -10,7 +10,7 @@ import sql
 from assets.analytics.clv import clv_holdout
 from assets.analytics.features import GROUP, customer_features, cutoff, features_frame
 from assets.metadata import stopwatch, table_metadata
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from models import churn
 from models.settings import Settings
 
@@ -22,7 +22,7 @@ def _not_fitted(exc: ValueError) -> str:
     return f"not fitted: {str(exc).splitlines()[0][:200]}"
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features, clv_holdout],
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features, clv_holdout],
           kinds={"scikitlearn", "duckdb"})
 def churn_backtest(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.churn_backtest: the churn model's time-based backtest, one row per ranking and
@@ -59,7 +59,8 @@ def churn_backtest(warehouse: Warehouse, settings: Settings) -> dg.MaterializeRe
             test_customers=test.height, **summary))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"scikitlearn", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
+          kinds={"scikitlearn", "duckdb"})
 def churn_risk(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.churn_risk: one row per customer: the probability of no service visit in the next
     12 months, from the scoring model: trained on the customers active at as-of minus 12 months

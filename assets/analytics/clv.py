@@ -14,7 +14,7 @@ from assets.analytics.features import (
     features_frame,
 )
 from assets.metadata import markdown_table, stopwatch, table_metadata
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from models.clv import fit_and_score, holdout_metrics
 from models.settings import Settings
 
@@ -27,7 +27,8 @@ def _fit_metadata(fit) -> dict:
     return {**fit.notes, "parameters": markdown_table(fit.parameters.select("model", "param", "value"))}
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
+          kinds={"lifetimes", "duckdb"})
 def clv(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.clv: one row per customer: p_alive, expected service visits in the next 12
     months, expected spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma
@@ -42,7 +43,8 @@ def clv(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
                                                             **_fit_metadata(fit)))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"lifetimes", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
+          kinds={"lifetimes", "duckdb"})
 def clv_holdout(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """The CLV model's backtest: fitted on visits up to as-of minus 12 months, it predicts each
     customer's visits in the 12 months to as-of. One row per metric (analytics.clv_holdout:

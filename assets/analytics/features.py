@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 import sql
 from assets.identity.assets import signature_ids, vehicles
 from assets.metadata import stopwatch, table_metadata
-from assets.resources import RunSettings, Warehouse
+from assets.resources import RunSettings, WAREHOUSE_POOL, Warehouse
 from models.settings import Settings
 
 GROUP = "analytics"
@@ -45,7 +45,8 @@ def features_frame(con: duckdb.DuckDBPyConnection, columns: list[str], snapshot:
         ", ".join(f'"{c}"' for c in columns)).pl()
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[signature_ids, vehicles], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[signature_ids, vehicles],
+          kinds={"duckdb"})
 def customer_events(warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
     """analytics.visits: one row per service visit (a customer on a day, at any dealer), and
     analytics.purchases: one per vehicle sale, dated on or before as-of (analytics.as_of: the run's
@@ -62,7 +63,7 @@ def customer_events(warehouse: Warehouse, run_settings: RunSettings, settings: S
                                                             as_of=str(as_of(con)), purchases=purchases))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_events], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_events], kinds={"duckdb"})
 def customer_features(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.features: one row per customer known at as-of: recency, frequency, spend and value
     in the window, visit rhythm, vehicle age, BG/NBD summary, and what followed in the next 12

@@ -8,7 +8,7 @@ import polars as pl
 import sql
 from assets.analytics.features import GROUP, customer_features, features_frame
 from assets.metadata import markdown_table, stopwatch, table_metadata
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from models.abc import abc_tiers, tier_shares
 from models.lifecycle import lifecycle_stages
 from models.rfm import rfm_scores
@@ -18,7 +18,8 @@ LIFECYCLE_COLUMNS = ["customer_id", "n_visits", "mean_gap_days", "recency_days",
                      "maintenance_share"]
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars",
+          "duckdb"})
 def rfm(warehouse: Warehouse) -> dg.MaterializeResult:
     """analytics.rfm: one row per customer: recency, frequency, monetary; 1-5 quintile scores and
     the R x F segment, network-wide and within the home dealer (columns ending _dealer)."""
@@ -36,7 +37,8 @@ def rfm(warehouse: Warehouse) -> dg.MaterializeResult:
                                                             segments=markdown_table(segments)))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars",
+          "duckdb"})
 def abc(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.abc_tiers: one row per customer with the network ABC tier of their value in the
     window; analytics.dealer_abc_tiers: one per customer and dealer with the tier at that dealer,
@@ -61,7 +63,8 @@ def abc(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
             dealer_a_shares=markdown_table(dealer_a)))
 
 
-@dg.asset(key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features], kinds={"polars",
+          "duckdb"})
 def lifecycle(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     """analytics.lifecycle: one row per customer: lifecycle stage (new, stable, churning, lost),
     their expected interval between visits (own rhythm shrunk toward their peers') and how overdue

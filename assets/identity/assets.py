@@ -15,7 +15,7 @@ import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
 from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
-from assets.resources import IdentityEngine, RunSettings, Warehouse
+from assets.resources import IdentityEngine, RunSettings, WAREHOUSE_POOL, Warehouse
 from models.identity import (CALIBRATION_FILE, TrainedModel, connected_components, pinyin_chars, retrain_reason,
                              score_signatures, split_conflicting_clusters, train_linkage_model)
 from models.settings import Settings
@@ -26,7 +26,8 @@ RETRAIN_TAG = "crm/retrain"
 schedule's tag (a tag, not run config, which would replace the run settings' configured values)."""
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean, service_assets.clean], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean,
+          service_assets.clean], kinds={"duckdb"})
 def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.signatures: one row per distinct identity signature (every identifying field a
     record carries) of the clean records, with its name keys and cars. Also the view
@@ -41,7 +42,7 @@ def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
                                                             records=records))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
 def rule_clusters(warehouse: Warehouse, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.rule_clusters: one row per signature with the group the deterministic rules put
     it in (same valid ID number; same dealer customer number; same mobile and name), from the
@@ -64,7 +65,7 @@ def rule_clusters(warehouse: Warehouse, identity_engine: IdentityEngine) -> dg.M
             **{f"edges_{rule}": n for rule, n in by_rule.items()}))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"splink", "json"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[rule_clusters], kinds={"splink", "json"})
 def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings, settings: Settings,
                   identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """`<output>/models/linkage_model.json`: the Splink model every run scores with, kept between
@@ -102,7 +103,8 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings, sett
         "calibration": dg.MetadataValue.md(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else "none"})
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[linkage_model], kinds={"duckdb", "splink"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[linkage_model], kinds={"duckdb",
+          "splink"})
 def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.profile_links: one row per pair of profiles the kept Splink model links at or above
     the threshold, less pairs that must never link (different valid IDs, family, a car's next
@@ -138,7 +140,7 @@ def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: Ide
             **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[profile_links], kinds={"duckdb"})
 def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.signature_ids: one row per signature with its customer_id, stable across runs into
     the same output (the rule is in sql/intermediate/identity.signature_ids.sql), from the ids the
@@ -156,7 +158,8 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
                                                             customers=customers))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets.clean], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets.clean],
+          kinds={"duckdb"})
 def contacts(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.contacts: one row per usable contact-log record with the customer it was about,
     resolved at its dealer by sale, customer number or mobile (match_rule; 'unmatched' when none is
@@ -167,7 +170,8 @@ def contacts(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={**result.metadata, **{f"matched_{k}": v for k, v in by_rule.items()}})
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts],
+          kinds={"duckdb"})
 def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.identity_crosswalk: one row per accepted input row: its customer_id and the rule
     or score that linked it. A table, not a view: the mart sorts it for Parquet, and a sort on top
@@ -176,7 +180,7 @@ def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
         return build_table(con, "identity.identity_crosswalk", preview_rows=0)
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def customers(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.customers: one row per resolved customer: the golden record (latest valid mobile,
     most frequent name and ID, home dealer, first and last seen)."""
@@ -184,7 +188,7 @@ def customers(warehouse: Warehouse) -> dg.MaterializeResult:
         return build_table(con, "identity.customers")
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def households(warehouse: Warehouse, settings: Settings, identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.households: one row per customer who shares a mobile or an address with another:
     their household. Linked, never merged: identity.household_edges, identity.household_nodes and
@@ -199,7 +203,7 @@ def households(warehouse: Warehouse, settings: Settings, identity_engine: Identi
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.households", timing["seconds"]))
 
 
-@dg.asset(key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
 def vehicles(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.vehicles: one row per vehicle and owner: who owned each VIN from when to when."""
     with warehouse.connect() as con:

@@ -10,16 +10,17 @@ import polars as pl
 
 import sql
 from assets.ingest.parsing import (
-    ensure_checked_table,
-    forget_ingested,
+    expose_checked,
     ingest_dealers,
     install_code_maps,
+    install_parse_inputs,
     known_catalog,
     prune_checked,
     register_catalog,
+    write_parse_inputs,
 )
 from assets.metadata import build_table, counts_by, stopwatch, table_metadata, table_preview
-from assets.resources import LandingFolder, RunSettings, Warehouse
+from assets.resources import LandingFolder, RunSettings, WAREHOUSE_POOL, Warehouse
 from landing.catalog import catalog_landing
 from landing.mapping import SOURCES
 from models.settings import Settings
@@ -34,16 +35,15 @@ DEALERS = dg.DynamicPartitionsDefinition(name="dealer")
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="ingest", group_name=GROUP, kinds={"python", "duckdb"})
 def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: RunSettings,
                   settings: Settings) -> dg.MaterializeResult:
     """ingest.landing_files: one row per file of the landing folder: sha256, encoding, delimiter,
     header mapping and status (loaded, skipped as a re-delivery of identical bytes, failed with the
     reason, or ignored: not an export the pipeline reads); ingest.loaded_files: the files whose rows
     the warehouse holds; ingest.value_codes and ingest.code_maps: the value codes of
-    landing/columns.toml. Also creates the checked tables where missing and drops from them the
-    rows of files that are no longer loaded, so rows leave with their file even before their dealer
-    is ingested again."""
+    landing/columns.toml. Also writes what parsing reads of them as Parquet (`<output>/parse_inputs/`)
+    and drops the kept rows of dealers with no file left (of every dealer with --full)."""
     if not landing.path.is_dir():
         raise dg.Failure(f"CRM_INPUT_DIR / --input {landing.path} is not a readable folder")
     with stopwatch() as timing:
@@ -51,13 +51,14 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: Ru
             catalog = catalog_landing(landing.path, warehouse.utf8_dir, known_catalog(con), full=run_settings.full)
             install_code_maps(con)
             register_catalog(con, catalog)
-            dropped = {}
             future_limit = run_settings.future_limit(settings.ingest.future_tolerance_days)
-            for source in SOURCES:
-                ensure_checked_table(con, source, warehouse.empty_file(), future_limit)
-                if run_settings.full:
-                    forget_ingested(con, source)
-                dropped[f"rows_dropped_{source}"] = prune_checked(con, source)
+            write_parse_inputs(con, warehouse.parse_inputs_dir, warehouse.empty_file(), future_limit)
+            with_files = con.execute("select source, list(distinct dealer_code) from ingest.loaded_files "
+                                     "group by source").fetchall()
+            dropped = {f"dealers_dropped_{source}": prune_checked(warehouse.checked_dir, source,
+                                                                  set(dict(with_files).get(source, [])),
+                                                                  run_settings.full)
+                       for source in SOURCES}
     by_status = catalog.group_by("status").len().sort("status")
     failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
     ignored = catalog.filter(catalog["status"] == "ignored").select(pl.format("{}: {}", "file_name", "error"))
@@ -76,7 +77,7 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: Ru
 REFERENCE_FILES = {"ingest.suppression": "suppression.csv", "ingest.dealers": "dealers.csv"}
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"duckdb"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="ingest", group_name=GROUP, kinds={"duckdb"})
 def reference_lists(landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """ingest.suppression: one row per mobile or ID number that must never be contacted
     (suppression.csv); ingest.dealers: one row per dealer with its name and region (dealers.csv).
@@ -104,27 +105,34 @@ def _source_assets(source: str, clean_name: str) -> SourceAssets:
               backfill_policy=dg.BackfillPolicy.single_run(),
               description=f"intermediate.{source}_checked: one row per line of the loaded {source} files: typed "
                           "dates, amounts, mobiles, VIN and ID flags, canonical codes, and the reason the row "
-                          "cannot be used (null when it can). Partitioned by dealer: a dealer is parsed again "
-                          "only when its files or the parsing code changed since its last ingestion "
-                          "(ingest.ingested_dealers, ingest.stale_dealers, ingest.files_to_parse).")
+                          "cannot be used (null when it can), kept as Parquet per dealer "
+                          f"(<output>/checked/{source}/dealer=<code>/). Partitioned by dealer: a dealer is parsed "
+                          "again only when its files or the parsing code changed since its last ingestion "
+                          "(ingest.ingested_dealers, ingest.stale_dealers, ingest.files_to_parse, "
+                          "ingest.parsed_dealers, on a parsing connection of its own: the step never opens the "
+                          "warehouse, so dealers can be parsed by several steps or runs at once).")
     def checked(context, warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
-        table = f"intermediate.{source}_checked"
-        with warehouse.connect() as con, stopwatch() as timing:
-            done = ingest_dealers(con, source, context.partition_keys, warehouse.batch_bytes, warehouse.empty_file(),
-                                  run_settings.future_limit(settings.ingest.future_tolerance_days))
-        with warehouse.connect() as con:
-            by_dealer = counts_by(con, table, "dealer_code")
-            rows = sum(by_dealer.get(dealer, 0) for dealer in context.partition_keys)
-            preview = table_preview(con, table)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, "seconds": timing["seconds"],
-                                              "dealers": len(context.partition_keys), **done, **preview})
+        with warehouse.parsing_connection() as con, stopwatch() as timing:
+            install_parse_inputs(con, warehouse.parse_inputs_dir)
+            future_limit = run_settings.future_limit(settings.ingest.future_tolerance_days)
+            done = ingest_dealers(con, source, context.partition_keys, warehouse.checked_dir, warehouse.batch_bytes,
+                                  warehouse.empty_file(), future_limit)
+            preview = table_preview(con, f"intermediate.{source}_checked")
+        rows = done.pop("rows")
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "folder": str(warehouse.checked_dir / source),
+                                              "seconds": timing["seconds"], "dealers": len(context.partition_keys),
+                                              **done, **preview})
 
-    @dg.asset(name=clean_name, key_prefix="clean", group_name=GROUP, deps=[landing_files, checked], kinds={"duckdb"},
+    @dg.asset(pool=WAREHOUSE_POOL, name=clean_name, key_prefix="clean", group_name=GROUP, deps=[landing_files,
+              checked], kinds={"duckdb"},
               description=f"clean.{clean_name}: one row per usable {source} record: typed, validated, one row "
-                          "per record id and dealer (the row of the file loaded last). A view over the checked rows.")
+                          "per record id and dealer (the row of the file loaded last). A view over the checked rows, "
+                          f"themselves the view intermediate.{source}_checked of every dealer's kept Parquet.")
     def clean(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            return build_table(con, f"clean.{clean_name}", view=True)
+            dealers = expose_checked(con, source, warehouse.checked_dir, warehouse.parse_inputs_dir)
+            result = build_table(con, f"clean.{clean_name}", view=True)
+        return dg.MaterializeResult(metadata={**result.metadata, "dealers": dealers})
 
     return SourceAssets(checked, clean)
 
@@ -134,8 +142,8 @@ service_assets = _source_assets("service", "repair_orders")
 contacts_assets = _source_assets("contacts", "contacts")
 
 
-@dg.asset(key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
-          deps=[landing_files, sales_assets.checked, service_assets.checked, contacts_assets.checked])
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
+          deps=[landing_files, sales_assets.clean, service_assets.clean, contacts_assets.clean])
 def rejects(warehouse: Warehouse) -> dg.MaterializeResult:
     """ingest.rejects: one row per input row that could not be used, with a reason code, a detail
     and the raw line."""
@@ -149,7 +157,7 @@ ROWS_CONSERVED = "rows_conserved"
 
 
 @dg.asset(
-    key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
+    pool=WAREHOUSE_POOL, key_prefix="ingest", group_name=GROUP, kinds={"duckdb"},
     deps=[landing_files, rejects, sales_assets.clean, service_assets.clean, contacts_assets.clean],
     check_specs=[dg.AssetCheckSpec(ROWS_CONSERVED, asset=["ingest", "load_manifest"], blocking=True,
                                    description="Every file: rows_read = the lines after its header = "

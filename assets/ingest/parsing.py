@@ -1,14 +1,18 @@
-"""Parsing the landing files into the checked tables, dealer by dealer, and remembering what was parsed.
+"""Parsing the landing files into checked rows, dealer by dealer, and remembering what was parsed.
 
 The rows are parsed per dealer (a Dagster partition): a dealer is parsed again only when its files
 or the parsing code changed since it was last ingested (`ingest.ingested_dealers`), so a
-re-delivery from one dealer costs that dealer's files, not the network's.
+re-delivery from one dealer costs that dealer's files, not the network's. Parsing runs on a
+connection of its own, not the warehouse's, and keeps each dealer's rows as Parquet in a folder
+of its own (`<output>/checked/<source>/dealer=<code>/`), which the warehouse reads as the view
+`intermediate.<source>_checked`: dealers can be parsed by several steps or runs at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,7 +20,7 @@ import polars as pl
 
 import sql
 from landing.catalog import CATALOG_SCHEMA
-from landing.mapping import MAPPING_FILE, value_codes, value_fallbacks
+from landing.mapping import MAPPING_FILE, SOURCES, value_codes, value_fallbacks
 
 EVENT_DATES = {"sales": "sale_date", "service": "open_date", "contacts": "contact_date"}
 
@@ -72,50 +76,90 @@ def parsing_version(source: str) -> str:
     return digest.hexdigest()
 
 
-def ensure_checked_table(con: duckdb.DuckDBPyConnection, source: str, empty_file: Path,
-                         future_limit: dt.date) -> bool:
-    """Create `intermediate.<source>_checked` when it is missing or its columns are no longer
-    those the parsing query gives (then every dealer of the source is ingested again).
-    Returns whether it was (re)created."""
+PARSE_INPUTS = ("ingest.loaded_files", "ingest.code_maps")
+"""The warehouse tables parsing reads, handed to it as Parquet so dealers parse without the
+warehouse (which takes one writer at a time)."""
+
+PARSING_TABLES = ("ingest.ingested_dealers", "ingest.stale_dealers", "ingest.files_to_parse", "ingest.parsed_dealers")
+"""Tables of the parsing connection (in memory, one per step), not of the warehouse."""
+
+
+def write_parse_inputs(con: duckdb.DuckDBPyConnection, folder: Path, empty_file: Path, future_limit: dt.date) -> None:
+    """Write PARSE_INPUTS and an empty file of each source's checked columns (what the warehouse
+    reads when a source has no dealer parsed yet) to `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in PARSE_INPUTS:
+        con.execute(f"copy (select * from {table}) to '{folder / table}.parquet' (format parquet)")
+    for source in SOURCES:
+        table = f"intermediate.{source}_checked"
+        con.execute(f"copy ({sql.sql_text(sql.table_file(table))}) to '{folder / table}.parquet' (format parquet)",
+                    {"paths": [str(empty_file)], "future_limit": future_limit})
+
+
+def install_parse_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Views of PARSE_INPUTS over their Parquet in `folder`, on a parsing connection."""
+    for table in PARSE_INPUTS:
+        con.execute(f"create schema if not exists {table.split('.')[0]}")
+        con.execute(f"create or replace view {table} as select * from read_parquet('{folder / table}.parquet')")
+
+
+def dealer_folder(checked_dir: Path, source: str, dealer: str) -> Path:
+    """Where one dealer's checked rows of a source are kept (rows_*.parquet) with what they were
+    parsed from (ingested_*.parquet)."""
+    return checked_dir / source / f"dealer={dealer}"
+
+
+def _dealer_files(checked_dir: Path, source: str, kind: str, dealers: list[str] | None = None) -> list[str]:
+    folders = ([dealer_folder(checked_dir, source, d) for d in dealers] if dealers is not None
+               else sorted((checked_dir / source).glob("dealer=*")))
+    return [str(path) for folder in folders for path in sorted(folder.glob(f"{kind}_*.parquet"))]
+
+
+def prune_checked(checked_dir: Path, source: str, dealers_with_files: set[str], full: bool) -> int:
+    """Drop the kept rows of dealers with no loaded file of `source` left (with --full, of every
+    dealer: all are parsed again); returns how many dealers' rows went. The rows of a dealer's
+    files that are no longer loaded leave with them (expose_checked reads only loaded files)."""
+    gone = [folder for folder in sorted((checked_dir / source).glob("dealer=*"))
+            if full or folder.name.removeprefix("dealer=") not in dealers_with_files]
+    for folder in gone:
+        shutil.rmtree(folder)
+    return len(gone)
+
+
+def expose_checked(con: duckdb.DuckDBPyConnection, source: str, checked_dir: Path, inputs_dir: Path) -> int:
+    """Make the warehouse's `intermediate.<source>_checked` the view of every dealer's kept rows
+    of the files still loaded; returns the number of dealers. A view of a list of files: the list
+    changes when dealers are parsed, so it is written into the view (a view takes no parameters)."""
+    table = f"intermediate.{source}_checked"
+    files = [str(inputs_dir / f"{table}.parquet"), *_dealer_files(checked_dir, source, "rows")]
+    if con.execute("select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?",
+                   [table]).fetchone()[0]:
+        con.execute(f"drop table {table}")  # a warehouse of before the kept files held the rows itself
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute("create schema if not exists intermediate")
+    con.execute(f"create or replace view {table} as select * from read_parquet([{listed}], hive_partitioning = false) "
+                "where file_id in (select file_id from ingest.loaded_files)")
+    return len(files) - 1
+
+
+def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], checked_dir: Path,
+                   batch_bytes: int, empty_file: Path, future_limit: dt.date) -> dict:
+    """On a parsing connection (install_parse_inputs), parse the rows of `dealers` whose files or
+    parsing code changed since they were last ingested, settle their repeated record ids, and keep
+    each dealer's rows and what they were parsed from in its own folder of `checked_dir`, so
+    dealers can be parsed by several steps or runs at once. Dates after `future_limit` are
+    rejected as `future_date`; a dealer with such a row that is no longer in the future is parsed
+    again. Returns what it did, for the asset's metadata."""
     table = f"intermediate.{source}_checked"
     sql.run(con, "ingest.ingested_dealers.create")
-    params = {"paths": [str(empty_file)], "future_limit": future_limit}
-    if sql.columns(con, table) == sql.describe(con, table, **params):
-        return False
-    sql.build(con, table, **params)
-    sql.run(con, "ingest.ingested_dealers.forget", source=source, dealers=None)
-    return True
-
-
-def prune_checked(con: duckdb.DuckDBPyConnection, source: str) -> int:
-    """Drop the checked rows of files that are no longer loaded (removed, replaced, or now a
-    re-delivery) and forget dealers without files; returns the rows dropped."""
-    table = f"intermediate.{source}_checked"
-    before = con.table(table).count("*").fetchone()[0]
-    sql.run(con, f"{table}.drop", dealers=[])
-    sql.run(con, "ingest.ingested_dealers.forget", source=source, dealers=[])
-    return before - con.table(table).count("*").fetchone()[0]
-
-
-def forget_ingested(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Make every dealer of `source` be parsed again (`--full`)."""
-    sql.run(con, "ingest.ingested_dealers.forget", source=source, dealers=None)
-
-
-def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], batch_bytes: int,
-                   empty_file: Path, future_limit: dt.date) -> dict:
-    """Parse the rows of `dealers` whose files or parsing code changed since they were last
-    ingested into `intermediate.<source>_checked` (their old rows go), settle their repeated
-    record ids, and remember what was ingested. Dates after `future_limit` are rejected as
-    `future_date`; a dealer with such a row that is no longer in the future is parsed again.
-    Returns what it did, for the asset's metadata."""
-    table = f"intermediate.{source}_checked"
-    ensure_checked_table(con, source, empty_file, future_limit)
+    ingested = _dealer_files(checked_dir, source, "ingested", dealers)
+    if ingested:
+        con.execute("insert into ingest.ingested_dealers select * from read_parquet(?, hive_partitioning = false)",
+                    [ingested])
     sql.build(con, "ingest.stale_dealers", source=source, dealers=dealers, version=parsing_version(source),
               future_limit=future_limit)
-    stale = con.table("ingest.stale_dealers").fetchall()
-    stale_dealers = [dealer for dealer, _ in stale]
-    sql.run(con, f"{table}.drop", dealers=stale_dealers)
+    stale_dealers = [dealer for (dealer,) in con.table("ingest.stale_dealers").select("dealer_code").fetchall()]
+    sql.build(con, table, paths=[str(empty_file)], future_limit=future_limit)
     batches = read_batches(con, source, batch_bytes, stale_dealers)
     # DuckDB's read_text returns no rows for a path that is gone, which would lose a file silently
     missing = [path for paths in batches for path in paths if not Path(path).is_file()]
@@ -125,8 +169,18 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
     for paths in batches:
         sql.append(con, table, paths=paths, future_limit=future_limit)
     sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
-    sql.run(con, "ingest.ingested_dealers.forget", source=source, dealers=stale_dealers)
-    sql.run(con, "ingest.ingested_dealers.remember", source=source, dealers=stale_dealers,
-            fingerprints=[f for _, f in stale])
+    con.execute(f"create or replace temp view parsed_rows as select dealer_code, {EVENT_DATES[source]} as event_date, "
+                f"reject_reason from {table}")
+    sql.build(con, "ingest.parsed_dealers", source=source)
+    for dealer in stale_dealers:
+        shutil.rmtree(dealer_folder(checked_dir, source, dealer), ignore_errors=True)
+    (checked_dir / source).mkdir(parents=True, exist_ok=True)
+    # the rows, then what they were parsed from: a step stopped between the two leaves a dealer to parse again
+    for relation, kind in ((table, "rows"), ("ingest.parsed_dealers", "ingested")):
+        con.execute(f"copy (select *, dealer_code as dealer from {relation}) to '{checked_dir / source}' (format "
+                    f"parquet, partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
+    kept = _dealer_files(checked_dir, source, "rows", dealers)
+    rows = con.execute("select count(*) from read_parquet(?, hive_partitioning = false)", [kept]).fetchone()[0] \
+        if kept else 0
     return {"dealers_ingested": len(stale_dealers), "dealers_unchanged": len(dealers) - len(stale_dealers),
-            "batches": len(batches)}
+            "batches": len(batches), "rows": rows}

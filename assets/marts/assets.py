@@ -34,7 +34,7 @@ from assets.marts.publish import (
 )
 from assets.marts.report import head_office_report
 from assets.metadata import stopwatch, table_preview
-from assets.resources import LandingFolder, Warehouse
+from assets.resources import LandingFolder, WAREHOUSE_POOL, Warehouse
 from models.settings import Settings
 
 GROUP = "marts"
@@ -46,7 +46,7 @@ def _mart(name: str, table: str, order_by: str, upstream: list[dg.AssetsDefiniti
     sql/marts/, with `params` (from the run's settings) bound. Its schema and first rows, personal
     columns masked, show in the metadata."""
     built = f"built from sql/marts/{table}.sql and published" if table.startswith("marts.") else "published"
-    @dg.asset(name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"},
+    @dg.asset(pool=WAREHOUSE_POOL, name=name, key_prefix="marts", group_name=GROUP, deps=upstream, kinds={"parquet"},
               description=f"{name}.parquet: {doc} The table {table}, {built}.")
     def mart(context, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         path = warehouse.run_marts_dir(context.run.run_id) / f"{name}.parquet"
@@ -108,7 +108,7 @@ PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer
              segment_members_mart, dealer_scorecard_mart, follow_ups_mart, service_due_mart, win_back_mart]
 
 
-@dg.asset(key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})
 def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, the sha256 of the identity
     model the run scored with (`linkage_model_sha256`), and the row count and
@@ -135,7 +135,8 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
                                           "as_of": str(as_of_text), "input_fingerprint": fingerprint})
 
 
-@dg.asset(key_prefix="marts", group_name=GROUP, deps=[dealer_scorecard_mart, customer_360_mart, action_lists],
+@dg.asset(pool=WAREHOUSE_POOL, key_prefix="marts", group_name=GROUP, deps=[dealer_scorecard_mart, customer_360_mart,
+          action_lists],
           kinds={"html", "plotly"})
 def head_office_report_html(warehouse: Warehouse) -> dg.MaterializeResult:
     """`<output>/reports/head_office.html`: one self-contained page that says who keeps customers

@@ -26,7 +26,7 @@ from assets.ingest.assets import (
 from assets.marts.assets import segment_members_mart
 from assets.metadata import stopwatch
 from assets.quality.expectations import validate_metrics
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from models.settings import Settings
 
 ZERO = (0, 0)
@@ -39,7 +39,8 @@ def _quality_check(name: str, asset: dg.AssetsDefinition, query: str, ranges: Ra
     """A blocking check of one table: `query` computes its metrics, `ranges` says what they may be
     (or computes it from the run's settings), `params` what the query binds; on failure
     `files_query` (if any) names the files whose rows broke a rule."""
-    @dg.asset_check(name=name, asset=asset, additional_deps=additional_deps, blocking=True, description=description)
+    @dg.asset_check(pool=WAREHOUSE_POOL, name=name, asset=asset, additional_deps=additional_deps, blocking=True,
+                    description=description)
     def check(warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         bound = params(settings) if params else {}

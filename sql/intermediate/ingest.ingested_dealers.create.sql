@@ -1,3 +1,6 @@
 -- What each dealer's rows of a source were last parsed from: the fingerprint of its files and of
--- the parsing code (ingest.stale_dealers compares against it). Kept across runs.
-create table if not exists ingest.ingested_dealers (source varchar, dealer_code varchar, fingerprint varchar)
+-- the parsing code, and the first date it rejected as in the future (ingest.stale_dealers
+-- compares against them). On the parsing connection, filled from the dealers' kept files.
+create table if not exists ingest.ingested_dealers (
+    source varchar, dealer_code varchar, fingerprint varchar, first_future_date date
+)

@@ -25,14 +25,8 @@ ingested as (
 ),
 
 no_longer_future as (
-    select dealer_code from intermediate.sales_checked
-    where $source = 'sales' and reject_reason = 'future_date' and sale_date <= $future_limit::date
-    union
-    select dealer_code from intermediate.service_checked
-    where $source = 'service' and reject_reason = 'future_date' and open_date <= $future_limit::date
-    union
-    select dealer_code from intermediate.contacts_checked
-    where $source = 'contacts' and reject_reason = 'future_date' and contact_date <= $future_limit::date
+    select dealer_code from ingest.ingested_dealers
+    where source = $source and first_future_date <= $future_limit::date
 )
 
 select current_files.dealer_code, current_files.fingerprint
