@@ -40,6 +40,7 @@ dev: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
 bench: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m bench.run --scale $(SCALE)
+	$(BIN)/python -m bench.engines
 
 # Regenerates the committed sample landing folder and its ground truth.
 sample: $(INSTALLED)

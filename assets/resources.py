@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,13 +102,18 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def parsing_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory connection for parsing dealers: it never opens the warehouse, so steps
-        parsing dealers can run at once, beside a step that writes the warehouse."""
-        with self._connect(":memory:", f"duckdb_tmp/parsing_{os.getpid()}") as con:
-            yield con
+        parsing dealers can run at once, beside a step that writes the warehouse. It spills to
+        a folder of its own process."""
+        spill = f"duckdb_tmp/parsing_{os.getpid()}"
+        try:
+            with self._connect(":memory:", spill) as con:
+                yield con
+        finally:
+            shutil.rmtree(self.path / spill, ignore_errors=True)
 
     @contextmanager
     def _connect(self, database: str, temp_dir: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / temp_dir).mkdir(parents=True, exist_ok=True)
         config = {"temp_directory": str(self.path / temp_dir),
                   "memory_limit": self.memory_limit or DEFAULT_MEMORY_LIMIT}
         con = duckdb.connect(database, config=config)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import duckdb
@@ -65,6 +67,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bench-dir", default=str(ROOT / "out" / "bench"))
     args = parser.parse_args()
+    if not shutil.which("java") or not find_spec("pyspark"):
+        print("bench.engines: skipped, the Spark engine needs Java 17 and the spark extra (make bench EXTRAS=dev,spark)")
+        return
     bench_dir = Path(args.bench_dir)
     runs = []
     for scale in args.scales:

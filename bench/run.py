@@ -232,6 +232,7 @@ def main() -> None:
     print(json.dumps(run, indent=2))
     _append_summary(run, pipeline["summary"])
     _append_scaling(results["runs"])
+    _append_dealer_runs(landing, bench_dir / f"dealer_runs_scale{args.scale:g}", args.scale)
     _append_public_data()
 
 
@@ -272,6 +273,19 @@ def _append_scaling(runs: list[dict]) -> None:
         return
     text = (f"\nScaling ({time.strftime('%Y-%m-%d')}, the latest run at each scale in out/bench/results.json):\n\n"
             + scaling_markdown(runs))
+    print(text)
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+        out.write(text)
+
+
+def _append_dealer_runs(landing: Path, work: Path, scale: float) -> None:
+    """A full run with its parsing as one dealer run and as two at once (bench/dealer_runs.py)."""
+    from bench import dealer_runs
+
+    runs = [dealer_runs.measure(landing, work / f"concurrent_{n}", n) for n in (1, 2)]
+    shutil.rmtree(work)
+    text = (f"\nDealer runs at once ({time.strftime('%Y-%m-%d')}, scale {scale:g}, `python -m bench.dealer_runs`):\n\n"
+            + dealer_runs.markdown(runs))
     print(text)
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
         out.write(text)

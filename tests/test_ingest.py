@@ -247,3 +247,19 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     assert not _model(second)["trained"].value and not _model(everything)["trained"].value
     manifests = [json.loads((out / "marts" / "_manifest.json").read_text()) for out in (incremental, full)]
     assert manifests[0]["linkage_model_sha256"] == manifests[1]["linkage_model_sha256"] == _model(first)["sha256"].value
+
+
+def test_dealers_parsed_by_two_runs_at_once_give_the_marts_of_one_run(tmp_path, sample_run):
+    """The catalog in one run, the dealer partitions parsed by two runs in two processes at once
+    (neither opens the warehouse), the rest in a third: the marts of one `crm run`."""
+    from bench.dealer_runs import measure
+
+    figures = measure(SAMPLE, tmp_path / "out", concurrent=2)
+    assert figures["concurrent_dealer_runs"] == 2
+    dealers = sorted(p.name for p in SAMPLE.iterdir() if p.is_dir())
+    kept = sorted(p.name for p in (tmp_path / "out" / "checked" / "service").iterdir())
+    assert kept == [f"dealer={d}" for d in dealers]
+    marts = sorted((sample_run[0] / "marts").glob("*.parquet"))
+    assert len(marts) == 10
+    for path in marts:
+        assert pq.read_table(path).equals(pq.read_table(tmp_path / "out" / "marts" / path.name)), path.name

@@ -53,12 +53,8 @@ def landing_files(landing: LandingFolder, warehouse: Warehouse, run_settings: Ru
             register_catalog(con, catalog)
             future_limit = run_settings.future_limit(settings.ingest.future_tolerance_days)
             write_parse_inputs(con, warehouse.parse_inputs_dir, warehouse.empty_file(), future_limit)
-            with_files = con.execute("select source, list(distinct dealer_code) from ingest.loaded_files "
-                                     "group by source").fetchall()
-            dropped = {f"dealers_dropped_{source}": prune_checked(warehouse.checked_dir, source,
-                                                                  set(dict(with_files).get(source, [])),
-                                                                  run_settings.full)
-                       for source in SOURCES}
+            dropped = {f"dealers_dropped_{source}": prune_checked(con, warehouse.checked_dir, source,
+                                                                  run_settings.full) for source in SOURCES}
     by_status = catalog.group_by("status").len().sort("status")
     failed = catalog.filter(catalog["status"] == "failed")["error"].to_list()
     ignored = catalog.filter(catalog["status"] == "ignored").select(pl.format("{}: {}", "file_name", "error"))

@@ -115,12 +115,15 @@ def _dealer_files(checked_dir: Path, source: str, kind: str, dealers: list[str] 
     return [str(path) for folder in folders for path in sorted(folder.glob(f"{kind}_*.parquet"))]
 
 
-def prune_checked(checked_dir: Path, source: str, dealers_with_files: set[str], full: bool) -> int:
-    """Drop the kept rows of dealers with no loaded file of `source` left (with --full, of every
-    dealer: all are parsed again); returns how many dealers' rows went. The rows of a dealer's
-    files that are no longer loaded leave with them (expose_checked reads only loaded files)."""
+def prune_checked(con: duckdb.DuckDBPyConnection, checked_dir: Path, source: str, full: bool) -> int:
+    """Drop the kept rows of dealers with no loaded file of `source` left (ingest.loaded_files;
+    with --full, of every dealer: all are parsed again); returns how many dealers' rows went. The
+    rows of a dealer's files that are no longer loaded leave with them (expose_checked reads only
+    loaded files)."""
+    with_files = {dealer for (dealer,) in con.execute(
+        "select distinct dealer_code from ingest.loaded_files where source = ?", [source]).fetchall()}
     gone = [folder for folder in sorted((checked_dir / source).glob("dealer=*"))
-            if full or folder.name.removeprefix("dealer=") not in dealers_with_files]
+            if full or folder.name.removeprefix("dealer=") not in with_files]
     for folder in gone:
         shutil.rmtree(folder)
     return len(gone)
@@ -135,11 +138,22 @@ def expose_checked(con: duckdb.DuckDBPyConnection, source: str, checked_dir: Pat
     if con.execute("select count(*) from duckdb_tables() where schema_name || '.' || table_name = ?",
                    [table]).fetchone()[0]:
         con.execute(f"drop table {table}")  # a warehouse of before the kept files held the rows itself
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     con.execute("create schema if not exists intermediate")
-    con.execute(f"create or replace view {table} as select * from read_parquet([{listed}], hive_partitioning = false) "
-                "where file_id in (select file_id from ingest.loaded_files)")
+    con.execute(f"create or replace view {table} as select * from read_parquet({_listed(files)}, "
+                "hive_partitioning = false) where file_id in (select file_id from ingest.loaded_files)")
     return len(files) - 1
+
+
+def _listed(paths: list[str]) -> str:
+    """A list of paths as a SQL literal, for a view (a view takes no parameters)."""
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, kind: str) -> None:
+    """`relation`'s rows as `<folder>/dealer=<code>/<kind>_<n>.parquet`: a dealer's rows are
+    written once (each batch holds whole dealers), into a folder emptied before."""
+    con.execute(f"copy (select *, dealer_code as dealer from {relation}) to '{folder}' (format parquet, "
+                f"partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
 
 
 def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], checked_dir: Path,
@@ -159,26 +173,30 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
     sql.build(con, "ingest.stale_dealers", source=source, dealers=dealers, version=parsing_version(source),
               future_limit=future_limit)
     stale_dealers = [dealer for (dealer,) in con.table("ingest.stale_dealers").select("dealer_code").fetchall()]
-    sql.build(con, table, paths=[str(empty_file)], future_limit=future_limit)
     batches = read_batches(con, source, batch_bytes, stale_dealers)
     # DuckDB's read_text returns no rows for a path that is gone, which would lose a file silently
     missing = [path for paths in batches for path in paths if not Path(path).is_file()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} file(s) to parse are gone since the landing folder was read: "
                                 + ", ".join(missing[:5]))
-    for paths in batches:
-        sql.append(con, table, paths=paths, future_limit=future_limit)
-    sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
-    con.execute(f"create or replace temp view parsed_rows as select dealer_code, {EVENT_DATES[source]} as event_date, "
-                f"reject_reason from {table}")
-    sql.build(con, "ingest.parsed_dealers", source=source)
     for dealer in stale_dealers:
         shutil.rmtree(dealer_folder(checked_dir, source, dealer), ignore_errors=True)
     (checked_dir / source).mkdir(parents=True, exist_ok=True)
-    # the rows, then what they were parsed from: a step stopped between the two leaves a dealer to parse again
-    for relation, kind in ((table, "rows"), ("ingest.parsed_dealers", "ingested")):
-        con.execute(f"copy (select *, dealer_code as dealer from {relation}) to '{checked_dir / source}' (format "
-                    f"parquet, partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
+    sql.build(con, table, paths=[str(empty_file)], future_limit=future_limit)
+    # batch by batch (whole dealers, whose record ids settle among their own rows) into Parquet:
+    # memory holds one batch
+    for paths in batches:
+        con.execute(f"delete from {table}")
+        sql.append(con, table, paths=paths, future_limit=future_limit)
+        sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
+        _write_by_dealer(con, table, checked_dir / source, "rows")
+    parsed = _dealer_files(checked_dir, source, "rows", stale_dealers)
+    rows = f"read_parquet({_listed(parsed)}, hive_partitioning = false)" if parsed else table
+    con.execute(f"create or replace temp view parsed_rows as select dealer_code, {EVENT_DATES[source]} as event_date, "
+                f"reject_reason from {rows}")
+    sql.build(con, "ingest.parsed_dealers", source=source)
+    # the rows first, then what they were parsed from: a step stopped between leaves a dealer to parse again
+    _write_by_dealer(con, "ingest.parsed_dealers", checked_dir / source, "ingested")
     kept = _dealer_files(checked_dir, source, "rows", dealers)
     rows = con.execute("select count(*) from read_parquet(?, hive_partitioning = false)", [kept]).fetchone()[0] \
         if kept else 0
