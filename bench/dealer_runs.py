@@ -48,22 +48,29 @@ def run_step(landing: Path, output: Path, step: str, first: str | None, last: st
 
 
 def _start(landing: Path, output: Path, step: str, dealers: list[str] | None = None) -> subprocess.Popen:
+    """One run in a process of its own; what it logs goes to <output>/logs/<step>_<first dealer>.log."""
     args = [sys.executable, "-m", "bench.dealer_runs", "--landing", str(landing), "--output", str(output),
             "--step", step]
     if dealers:
         args += ["--first", dealers[0], "--last", dealers[-1]]
-    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = output / "logs" / f"{step}_{dealers[0] if dealers else 'all'}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+    process.log = log
+    return process
 
 
-def _wait(processes: list[subprocess.Popen]) -> tuple[float, float]:
-    """Wait for every process; returns (seconds from now, the largest peak RSS in MB)."""
-    started, peak = time.perf_counter(), 0.0
+def _wait(processes: list[subprocess.Popen]) -> float:
+    """Wait for every process; returns the largest peak RSS in MB."""
+    peak = 0.0
     for process in processes:
         _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
         peak = max(peak, usage.ru_maxrss / 1024)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{process.args} failed:\n{process.stderr.read()}")
-    return time.perf_counter() - started, peak
+        if process.returncode != 0:
+            raise SystemExit(f"{process.args} failed:\n{process.log.read_text()[-3000:]}")
+    return peak
 
 
 def measure(landing: Path, output: Path, concurrent: int) -> dict:
@@ -79,7 +86,7 @@ def measure(landing: Path, output: Path, concurrent: int) -> dict:
             processes = [_start(landing, output, step, dealers[i:i + share]) for i in range(0, len(dealers), share)]
         else:
             processes = [_start(landing, output, step)]
-        _, peak = _wait(processes)
+        peak = _wait(processes)
         figures[f"{step}_seconds"] = round(time.perf_counter() - started, 2)
         figures[f"{step}_peak_rss_mb"] = round(peak)
     figures["seconds_total"] = round(sum(figures[f"{s}_seconds"] for s in ("prepare", "parse", "rest")), 2)
