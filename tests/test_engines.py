@@ -94,7 +94,8 @@ def test_a_model_file_from_either_engine_scores_on_the_other(spark, febrl1_on_bo
         copy = tmp_path / f"{trained_on}.duckdb"
         shutil.copy(output / "warehouse.duckdb", copy)
         with duckdb.connect(str(copy)) as con:
-            engine = DuckDBEngine(con) if other[trained_on] == "duckdb" else SparkEngine(con, spark, tmp_path / "x")
+            engine = (DuckDBEngine(con) if other[trained_on] == "duckdb"
+                      else SparkEngine(con, spark, tmp_path / "exchange"))
             score_signatures(engine, "identity.signatures", "identity.signature_profiles", "rescored", model,
                              IdentitySettings())
             rescored = con.table("rescored").pl()
