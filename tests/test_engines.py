@@ -55,9 +55,9 @@ def febrl1_on_both(spark, tmp_path_factory) -> tuple[pl.DataFrame, dict[str, Pat
     return truth, outputs
 
 
-def _scored(output: Path, table: str = "identity.scored_signature_pairs") -> pl.DataFrame:
+def _scored(output: Path) -> pl.DataFrame:
     with duckdb.connect(str(output / "warehouse.duckdb"), read_only=True) as con:
-        return con.table(table).pl()
+        return con.table("identity.scored_signature_pairs").pl()
 
 
 def test_identity_on_each_engine_meets_the_targets_and_they_agree(febrl1_on_both):
