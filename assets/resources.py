@@ -17,7 +17,7 @@ import duckdb
 from pydantic import Field, field_validator
 
 import sql
-from models.engines import DuckDBEngine, SparkEngine, spark_session
+from models.engines import DuckDBEngine, Engine, SparkEngine, spark_session
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -143,7 +143,7 @@ class IdentityEngine(dg.ConfigurableResource):
             raise ValueError(f"engine must be duckdb or spark, not {value!r}")
         return value
 
-    def open(self, con: duckdb.DuckDBPyConnection, output: Path) -> DuckDBEngine | SparkEngine:
+    def open(self, con: duckdb.DuckDBPyConnection, output: Path) -> Engine:
         """The engine over the warehouse connection `con` of the output folder `output`."""
         if self.engine == "duckdb":
             return DuckDBEngine(con)

@@ -47,8 +47,9 @@ def run_step(landing: Path, output: Path, step: str, first: str | None, last: st
         raise SystemExit(f"{step} failed")
 
 
-def _start(landing: Path, output: Path, step: str, dealers: list[str] | None = None) -> subprocess.Popen:
-    """One run in a process of its own; what it logs goes to <output>/logs/<step>_<first dealer>.log."""
+def _start(landing: Path, output: Path, step: str,
+           dealers: list[str] | None = None) -> tuple[subprocess.Popen, Path]:
+    """One run in a process of its own, and its log (<output>/logs/<step>_<first dealer>.log)."""
     args = [sys.executable, "-m", "bench.dealer_runs", "--landing", str(landing), "--output", str(output),
             "--step", step]
     if dealers:
@@ -56,20 +57,18 @@ def _start(landing: Path, output: Path, step: str, dealers: list[str] | None = N
     log = output / "logs" / f"{step}_{dealers[0] if dealers else 'all'}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
-    process.log = log
-    return process
+        return subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True), log
 
 
-def _wait(processes: list[subprocess.Popen]) -> float:
+def _wait(processes: list[tuple[subprocess.Popen, Path]]) -> float:
     """Wait for every process; returns the largest peak RSS in MB."""
     peak = 0.0
-    for process in processes:
+    for process, log in processes:
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         peak = max(peak, usage.ru_maxrss / 1024)
         if process.returncode != 0:
-            raise SystemExit(f"{process.args} failed:\n{process.log.read_text()[-3000:]}")
+            raise SystemExit(f"{process.args} failed:\n{log.read_text()[-3000:]}")
     return peak
 
 

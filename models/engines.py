@@ -35,9 +35,10 @@ class DuckDBEngine:
         self.con.execute(f"create or replace temp view {view} as select {columns} from {table}")
         return view
 
-    def keep(self, result, columns: str, out_table: str) -> None:
-        """`out_table` from `columns` of a Splink result table."""
-        self.con.execute(f"create or replace table {out_table} as select {columns} from {result.physical_name}")
+    def keep(self, result, columns: list[str], out_table: str) -> None:
+        """`out_table` from `columns` (SQL expressions) of a Splink result table."""
+        self.con.execute(f"create or replace table {out_table} as select {', '.join(columns)} "
+                         f"from {result.physical_name}")
 
     def query(self, text: str, inputs: tuple[str, ...], out_table: str) -> None:
         """`out_table` from a query over warehouse tables."""
@@ -72,9 +73,8 @@ class SparkEngine:
     def source(self, table: str, columns: str = "*"):
         return self._to_spark(table, columns)
 
-    def keep(self, result, columns: str, out_table: str) -> None:
-        self._from_spark(result.as_spark_dataframe().selectExpr(*[c.strip() for c in columns.split(",")]),
-                         out_table)
+    def keep(self, result, columns: list[str], out_table: str) -> None:
+        self._from_spark(result.as_spark_dataframe().selectExpr(*columns), out_table)
 
     def query(self, text: str, inputs: tuple[str, ...], out_table: str) -> None:
         """The query, translated from DuckDB's dialect to Spark's by sqlglot, over the `inputs`
@@ -105,3 +105,6 @@ def spark_session(master: str, work_dir: Path, shuffle_partitions: int = 8, driv
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(str(work_dir / "checkpoints"))
     return spark
+
+
+Engine = DuckDBEngine | SparkEngine

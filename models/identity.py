@@ -24,10 +24,8 @@ from splink import comparison_library as cl
 from splink.blocking_rule_library import And, CustomRule
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from models.engines import DuckDBEngine, SparkEngine
+from models.engines import Engine
 from models.settings import IdentitySettings
-
-Engine = DuckDBEngine | SparkEngine
 
 DEFAULTS_FILE = Path(__file__).with_name("identity_defaults.json")
 CALIBRATION_FILE = Path(__file__).with_name("identity_calibration.md")
@@ -444,7 +442,7 @@ def score_signatures(engine: Engine, signatures_table: str, profiles_table: str,
     linker = Linker(db_api.register(engine.source("signatures_to_link")), model.settings(engine.dialect),
                     log_level="WARNING")
     predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
-    engine.keep(predictions, "signature_id_l, signature_id_r, match_probability", out_table)
+    engine.keep(predictions, ["signature_id_l", "signature_id_r", "match_probability"], out_table)
     db_api.delete_tables_created_by_splink_from_db()
 
 
@@ -473,10 +471,7 @@ def connected_components(engine: Engine, nodes_table: str, node_column: str, edg
     clusters = cluster_pairwise_predictions_at_threshold(
         engine.source(nodes_table, node_column), engine.source(edges_table, f"{node_column}_l, {node_column}_r"),
         db_api=db_api, node_id_column_name=node_column)
-    engine.keep(clusters, f"{node_column}, cluster_id", f"{out_table}_ids")
-    engine.con.execute(f"create or replace table {out_table} as select {node_column}, "
-                       f"min({node_column}) over (partition by cluster_id) as cluster from {out_table}_ids")
-    engine.con.execute(f"drop table {out_table}_ids")
+    engine.keep(clusters, [node_column, f"min({node_column}) over (partition by cluster_id) as cluster"], out_table)
     db_api.delete_tables_created_by_splink_from_db()
 
 

@@ -183,6 +183,9 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
         shutil.rmtree(dealer_folder(checked_dir, source, dealer), ignore_errors=True)
     (checked_dir / source).mkdir(parents=True, exist_ok=True)
     sql.build(con, table, paths=[str(empty_file)], future_limit=future_limit)
+    future_rows = f"select dealer_code, {EVENT_DATES[source]} as event_date, reject_reason from {table} " \
+                  "where reject_reason = 'future_date'"
+    con.execute(f"create or replace temp table parsed_rows as {future_rows}")
     # batch by batch (whole dealers, whose record ids settle among their own rows) into Parquet:
     # memory holds one batch
     for paths in batches:
@@ -190,10 +193,7 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
         sql.append(con, table, paths=paths, future_limit=future_limit)
         sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
         _write_by_dealer(con, table, checked_dir / source, "rows")
-    parsed = _dealer_files(checked_dir, source, "rows", stale_dealers)
-    rows = f"read_parquet({_listed(parsed)}, hive_partitioning = false)" if parsed else table
-    con.execute(f"create or replace temp view parsed_rows as select dealer_code, {EVENT_DATES[source]} as event_date, "
-                f"reject_reason from {rows}")
+        con.execute(f"insert into parsed_rows {future_rows}")
     sql.build(con, "ingest.parsed_dealers", source=source)
     # the rows first, then what they were parsed from: a step stopped between leaves a dealer to parse again
     _write_by_dealer(con, "ingest.parsed_dealers", checked_dir / source, "ingested")
