@@ -73,6 +73,7 @@ def parsing_version(source: str) -> str:
     for name in ("macros", *sql.STAGING_MACROS, sql.table_file(table), sql.table_file(f"{table}.duplicates")):
         digest.update(sql.sql_text(name).encode())
     digest.update(MAPPING_FILE.read_bytes())
+    digest.update(_stored(source).encode())
     return digest.hexdigest()
 
 
@@ -84,6 +85,30 @@ PARSING_TABLES = ("ingest.ingested_dealers", "ingest.stale_dealers", "ingest.fil
 """Tables of the parsing connection (in memory, one per step), not of the warehouse."""
 
 
+STORED_KEY = ("* exclude (signature_key), (signature_key >> 64)::ubigint as signature_key_high, "
+              "(signature_key & 18446744073709551615)::ubigint as signature_key_low")
+"""A source's checked columns as they are kept in Parquet, which has no 128-bit integer (DuckDB
+would write the signature key as a double, and two keys could become one): its two halves."""
+
+READ_KEY = ("* exclude (signature_key_high, signature_key_low), "
+            "(signature_key_high::uhugeint << 64) | signature_key_low as signature_key")
+"""The checked columns as the warehouse reads them back from STORED_KEY."""
+
+
+KEYED_SOURCES = ("sales", "service")
+"""The sources whose checked rows carry a signature key."""
+
+
+def _stored(source: str) -> str:
+    """The select list a source's checked rows are written with."""
+    return STORED_KEY if source in KEYED_SOURCES else "*"
+
+
+def _read(source: str) -> str:
+    """The select list the warehouse reads a source's kept rows with."""
+    return READ_KEY if source in KEYED_SOURCES else "*"
+
+
 def write_parse_inputs(con: duckdb.DuckDBPyConnection, folder: Path, empty_file: Path, future_limit: dt.date) -> None:
     """Write PARSE_INPUTS and an empty file of each source's checked columns (what the warehouse
     reads when a source has no dealer parsed yet) to `folder`."""
@@ -92,7 +117,8 @@ def write_parse_inputs(con: duckdb.DuckDBPyConnection, folder: Path, empty_file:
         con.execute(f"copy (select * from {table}) to '{folder / table}.parquet' (format parquet)")
     for source in SOURCES:
         table = f"intermediate.{source}_checked"
-        con.execute(f"copy ({sql.sql_text(sql.table_file(table))}) to '{folder / table}.parquet' (format parquet)",
+        con.execute(f"copy (select {_stored(source)} from ({sql.sql_text(sql.table_file(table))})) "
+                    f"to '{folder / table}.parquet' (format parquet)",
                     {"paths": [str(empty_file)], "future_limit": future_limit})
 
 
@@ -139,8 +165,9 @@ def expose_checked(con: duckdb.DuckDBPyConnection, source: str, checked_dir: Pat
                    [table]).fetchone()[0]:
         con.execute(f"drop table {table}")  # a warehouse of before the kept files held the rows itself
     con.execute("create schema if not exists intermediate")
-    con.execute(f"create or replace view {table} as select * from read_parquet({_listed(files)}, "
-                "hive_partitioning = false) where file_id in (select file_id from ingest.loaded_files)")
+    con.execute(f"create or replace view {table} as select {_read(source)} "
+                f"from read_parquet({_listed(files)}, hive_partitioning = false) "
+                "where file_id in (select file_id from ingest.loaded_files)")
     return len(files) - 1
 
 
@@ -149,10 +176,11 @@ def _listed(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, kind: str) -> None:
-    """`relation`'s rows as `<folder>/dealer=<code>/<kind>_<n>.parquet`: a dealer's rows are
+def _write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, kind: str,
+                     columns: str = "*") -> None:
+    """`relation`'s `columns` as `<folder>/dealer=<code>/<kind>_<n>.parquet`: a dealer's rows are
     written once (each batch holds whole dealers), into a folder emptied before."""
-    con.execute(f"copy (select *, dealer_code as dealer from {relation}) to '{folder}' (format parquet, "
+    con.execute(f"copy (select {columns}, dealer_code as dealer from {relation}) to '{folder}' (format parquet, "
                 f"partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
 
 
@@ -192,7 +220,7 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
         con.execute(f"delete from {table}")
         sql.append(con, table, paths=paths, future_limit=future_limit)
         sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
-        _write_by_dealer(con, table, checked_dir / source, "rows")
+        _write_by_dealer(con, table, checked_dir / source, "rows", _stored(source))
         con.execute(f"insert into parsed_rows {future_rows}")
     sql.build(con, "ingest.parsed_dealers", source=source)
     # the rows first, then what they were parsed from: a step stopped between leaves a dealer to parse again
