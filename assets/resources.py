@@ -74,6 +74,11 @@ class Warehouse(dg.ConfigurableResource):
         return self.path / "models" / "linkage_model.json"
 
     @property
+    def term_frequencies_file(self) -> Path:
+        """The term frequencies frozen with the kept model (its file names their sha256)."""
+        return self.path / "models" / "linkage_model.term_frequencies.parquet"
+
+    @property
     def checked_dir(self) -> Path:
         """Every dealer's parsed rows, as Parquet in a folder per source and dealer."""
         return self.path / "checked"

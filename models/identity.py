@@ -10,6 +10,7 @@ learn. Plain functions over a DuckDB connection and table names; nothing here im
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import splink
 from pypinyin import pinyin_dict
 from splink import Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
@@ -156,6 +158,11 @@ COMPARISONS = {
     "vin": (("vins",), _vin),
     "dealer": (("dealer_code",), lambda f: _exact_then("dealer_code")),
 }
+
+TERM_FREQUENCY_COLUMNS = {"name": "name_key", "mobile": "mobile", "address": "address_norm", "postcode": "postcode"}
+"""The column whose term frequencies adjust each comparison's exact match (a common name, a
+shared address): frozen with the model when it is trained, so a pair scores the same in every
+run that uses the model file, whatever else the network holds by then."""
 
 PREDICTION_BLOCKS = (
     ("mobile",), ("id_number",), ("name_key", "birth_ymd"), ("name_key", "address_norm"), ("name_key", "postcode"),
@@ -304,6 +311,9 @@ class TrainedModel:
     signatures: int = 0
     fields: list[str] = field(default_factory=list)
     engine: str = "duckdb"
+    term_frequencies: str = ""
+    """The sha256 of the term frequencies frozen with the model (write_term_frequencies), or ""
+    for a model without them: it then takes them from the signatures it scores."""
 
     def to_json(self) -> str:
         """The model file's text: the same model gives the same bytes."""
@@ -340,9 +350,10 @@ def _levels(table: pl.DataFrame) -> dict[str, dict[str, dict]]:
 
 
 def train_linkage_model(engine: Engine, signatures_table: str, profiles_table: str,
-                        settings: IdentitySettings) -> TrainedModel:
+                        settings: IdentitySettings, term_frequencies: Path | None = None) -> TrainedModel:
     """Train the model on signatures (`profiles_table` gives each signature's profile:
-    signature_key, signature_id, profile_id).
+    signature_key, signature_id, profile_id); with `term_frequencies`, the term frequencies of
+    the signatures are frozen with it in that file.
 
     Training runs on signatures, before the rules merge them: there, a shared mobile still means
     the same person (other spelling of the name, a missing ID) or a family member, which is the
@@ -403,10 +414,37 @@ def train_linkage_model(engine: Engine, signatures_table: str, profiles_table: s
     used = [c["output_column_name"] for c in model["comparisons"]]
     learned &= set(used)
     status = "trained" if blocks else "shipped parameters (no block had enough pairs to train on)"
+    frozen = write_term_frequencies(con, "signatures_to_link", sorted(present), term_frequencies) \
+        if term_frequencies else ""
     return TrainedModel(status, _levels(parameters(model)), model["probability_two_random_records_match"],
                         sorted(learned), sorted(set(used) - learned),
                         blocks + [f"{'+'.join(trained)} estimated" if trained else "lambda and u shipped"],
-                        ["+".join(b) for b in scoring_blocks], n, sorted(present), engine.dialect)
+                        ["+".join(b) for b in scoring_blocks], n, sorted(present), engine.dialect, frozen)
+
+
+def write_term_frequencies(con: duckdb.DuckDBPyConnection, table: str, fields: list[str], path: Path) -> str:
+    """Write the term frequency of every value of the TERM_FREQUENCY_COLUMNS among `fields` in
+    `table` (a value's share of the column's non-null values, as Splink computes it) to `path`,
+    as Parquet (column_name, value, tf); return the file's sha256."""
+    columns = [c for c in TERM_FREQUENCY_COLUMNS.values() if c in fields]
+    parts = [f"select '{c}' as column_name, {c} as value, cast(count(*) as float8) / (select count({c}) from {table}) "
+             f"as tf from {table} where {c} is not null group by {c}" for c in columns]
+    query = " union all ".join(parts) if parts else "select null::varchar as column_name, null::varchar as value, " \
+                                                     "null::double as tf where false"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"copy ({query} order by column_name, value) to '{path}' (format parquet)")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _register_term_frequencies(engine: Engine, linker: Linker, db_api, model: TrainedModel, path: Path) -> None:
+    """Give Splink the model's frozen term frequencies instead of those of the table it scores."""
+    if hashlib.sha256(path.read_bytes()).hexdigest() != model.term_frequencies:
+        raise ValueError(f"{path.name} is not the file the model was trained with (its sha256 differs)")
+    con = engine.con
+    for column in (c for c in TERM_FREQUENCY_COLUMNS.values() if c in model.fields):
+        con.execute(f"create or replace temp table tf_{column} as select value as {column}, tf as tf_{column} "
+                    f"from read_parquet('{path}') where column_name = '{column}'")
+        linker.table_management.register_term_frequency_lookup(db_api.register(engine.source(f"tf_{column}")), column)
 
 
 def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, signatures_table: str,
@@ -430,20 +468,149 @@ def retrain_reason(con: duckdb.DuckDBPyConnection, kept: TrainedModel | None, si
 
 
 def score_signatures(engine: Engine, signatures_table: str, profiles_table: str, out_table: str,
-                     model: TrainedModel, settings: IdentitySettings) -> None:
+                     model: TrainedModel, settings: IdentitySettings, term_frequencies: Path | None = None,
+                     rescore_all: bool = True) -> dict[str, int]:
     """Write every pair in two different profiles that `model` scores at or above the floor to
-    `out_table` (signature_id_l, signature_id_r, match_probability), on `engine`."""
+    `out_table` (signature_id_l, signature_id_r, match_probability), on `engine`; return how many
+    signatures were scored and how many pairs were carried over from the last scoring.
+
+    With the model's frozen term frequencies (`term_frequencies`), a pair's score depends on its
+    two signatures and the model alone. Unless `rescore_all`, a run then scores only the pairs of
+    the signatures that are new, changed, or in a profile of the last scoring that the rules have
+    since split (its pairs were never scored): with every signature that shares a scoring block
+    with one of them, they are scored as a network of their own, and the other pairs keep their
+    last score, if they are still in two profiles. The pairs are those a scoring of every
+    signature gives. The last scoring is kept as <out_table>_kept (its pairs by signature key),
+    <out_table>_inputs (each signature's content and profile) and <out_table>_state (a fingerprint
+    of the model, the floor and the code that scored).
+    """
     con = engine.con
+    kept, inputs, state = f"{out_table}_kept", f"{out_table}_inputs", f"{out_table}_state"
     if not model.comparisons or prepare_signatures(con, signatures_table, profiles_table) < 2:
         con.execute(f"create or replace table {out_table} (signature_id_l bigint, signature_id_r bigint, "
                     "match_probability double)")
-        return
-    db_api = engine.api()
-    linker = Linker(db_api.register(engine.source("signatures_to_link")), model.settings(engine.dialect),
-                    log_level="WARNING")
-    predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
-    engine.keep(predictions, ["signature_id_l", "signature_id_r", "match_probability"], out_table)
-    db_api.delete_tables_created_by_splink_from_db()
+        for table in (kept, inputs, state):
+            con.execute(f"drop table if exists {table}")
+        return {"signatures_scored": 0, "pairs_carried_over": 0}
+    fingerprint = _scoring_fingerprint(model, settings, engine.dialect)
+    content = ", ".join(c for c in MODEL_COLUMNS if c not in ("signature_id", "profile_id"))
+    con.execute(f"create or replace temp table signatures_now as select p.signature_key, s.signature_id, "
+                f"s.profile_id, hash({content}) as content from signatures_to_link as s "
+                f"join {profiles_table} as p using (signature_id)")
+    incremental = (term_frequencies is not None and not rescore_all and _table_exists(con, state)
+                   and con.execute(f"select fingerprint from {state}").fetchone() == (fingerprint,))
+    con.execute(_SIGNATURES_TO_SCORE.format(previous=inputs if incremental else "signatures_now where false"))
+    n, dirty = con.execute("select count(*), count(*) filter (where dirty) from signatures_to_score").fetchone()
+    incremental = incremental and dirty <= settings.rescore_share * n
+    if incremental:
+        con.execute(_neighbourhood(model.scoring_blocks))
+        scored = con.execute("select count(*) from signatures_to_rescore").fetchone()[0]
+    else:
+        con.execute("create or replace temp table signatures_to_rescore as select * from signatures_to_link")
+        scored = n
+    carried = 0
+    if scored >= 2:
+        db_api = engine.api()
+        linker = Linker(db_api.register(engine.source("signatures_to_rescore")), model.settings(engine.dialect),
+                        log_level="WARNING")
+        if term_frequencies is not None:
+            _register_term_frequencies(engine, linker, db_api, model, term_frequencies)
+        predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
+        engine.keep(predictions, ["signature_id_l", "signature_id_r", "match_probability"], "rescored_pairs")
+        db_api.delete_tables_created_by_splink_from_db()
+    else:
+        con.execute("create or replace table rescored_pairs (signature_id_l bigint, signature_id_r bigint, "
+                    "match_probability double)")
+    if incremental:
+        con.execute(_CARRIED_AND_RESCORED.format(out_table=out_table, kept=kept))
+        carried = con.execute(f"select count(*) from {out_table}").fetchone()[0] - con.execute(
+            "select count(*) from rescored_pairs").fetchone()[0]
+    else:
+        con.execute(f"create or replace table {out_table} as select * from rescored_pairs")
+    con.execute(f"create or replace table {kept} as select l.signature_key as signature_key_l, "
+                f"r.signature_key as signature_key_r, pairs.match_probability from {out_table} as pairs "
+                "join signatures_now as l on l.signature_id = pairs.signature_id_l "
+                "join signatures_now as r on r.signature_id = pairs.signature_id_r")
+    con.execute(f"create or replace table {inputs} as select signature_key, content, profile_id from signatures_now")
+    con.execute(f"create or replace table {state} as select ? as fingerprint", [fingerprint])
+    con.execute("drop table rescored_pairs")
+    return {"signatures_scored": scored, "pairs_carried_over": carried}
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".") if "." in table else ("main", table)
+    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                            [schema, name]).fetchone()[0])
+
+
+def _scoring_fingerprint(model: TrainedModel, settings: IdentitySettings, dialect: str) -> str:
+    """What a pair's score depends on besides its two signatures: the model as Splink runs it (its
+    SQL and parameters), its term frequencies, the floor, and the versions of Splink and DuckDB."""
+    spelled = json.dumps(model.settings(dialect).create_settings_dict(dialect), sort_keys=True, default=str)
+    return hashlib.sha256("|".join((spelled, model.term_frequencies, str(settings.score_floor), splink.__version__,
+                                    duckdb.__version__)).encode()).hexdigest()
+
+
+_SIGNATURES_TO_SCORE = """
+create or replace temp table signatures_to_score as
+with previous as (
+    select signature_key, content, profile_id from {previous}
+),
+
+split_profiles as (
+    -- profiles of the last scoring whose signatures the rules now hold apart: their pairs were never scored
+    select previous.profile_id
+    from previous
+    join signatures_now using (signature_key)
+    group by previous.profile_id
+    having count(distinct signatures_now.profile_id) > 1
+)
+
+select
+    signatures_now.*,
+    previous.signature_key is null
+        or previous.content <> signatures_now.content
+        or previous.profile_id in (select profile_id from split_profiles) as dirty
+from signatures_now
+left join previous using (signature_key)
+"""
+
+
+def _neighbourhood(blocks: list[str]) -> str:
+    """signatures_to_rescore: the signatures to score again and every signature that shares one
+    of the scoring `blocks` with one of them."""
+    dirty = "(select signatures_to_link.* from signatures_to_link join signatures_to_score using (signature_id) " \
+            "where dirty)"
+    shared = []
+    for block in blocks:
+        columns = block.split("+")
+        if columns == ["vins"]:
+            shared.append(f"select signature_id from (select signature_id, unnest(vins) as vin from signatures_to_link) "
+                          f"semi join (select distinct unnest(vins) as vin from {dirty}) using (vin)")
+            continue
+        keys = ", ".join(columns)
+        not_null = " and ".join(f"{c} is not null" for c in columns)
+        shared.append(f"select signature_id from signatures_to_link semi join "
+                      f"(select distinct {keys} from {dirty} where {not_null}) using ({keys})")
+    members = " union ".join(["select signature_id from signatures_to_score where dirty", *shared])
+    return ("create or replace temp table signatures_to_rescore as select * from signatures_to_link "
+            f"where signature_id in ({members})")
+
+
+_CARRIED_AND_RESCORED = """
+create or replace table {out_table} as
+select l.signature_id as signature_id_l, r.signature_id as signature_id_r, kept.match_probability
+from {kept} as kept
+join signatures_to_score as l on l.signature_key = kept.signature_key_l
+join signatures_to_score as r on r.signature_key = kept.signature_key_r
+where not l.dirty and not r.dirty and l.profile_id <> r.profile_id
+union all
+select rescored_pairs.*
+from rescored_pairs
+join signatures_to_score as l on l.signature_id = rescored_pairs.signature_id_l
+join signatures_to_score as r on r.signature_id = rescored_pairs.signature_id_r
+where l.dirty or r.dirty
+"""
 
 
 PARAMETER_SCHEMA = {"comparison": pl.Utf8, "level": pl.Utf8, "m": pl.Float64, "u": pl.Float64}

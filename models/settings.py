@@ -61,6 +61,11 @@ class IdentitySettings(dg.Config):
         0.2, description="The kept model is trained again when the signatures it has not seen are more "
                          "than this share of all (a network that grew by a fifth has other names and "
                          "addresses to learn from); otherwise every run scores with the kept model file.")
+    rescore_share: float = Field(
+        0.3, description="A run scores again only the pairs of the signatures that changed since the last "
+                         "scoring (with a model whose term frequencies are frozen), unless these are more "
+                         "than this share of all: every pair is then scored, which is cheaper. The pairs "
+                         "and their scores are the same either way.")
     min_training_pairs: int = Field(
         50, description="A training block with fewer pairs than this is skipped; what no block "
                         "trains keeps its shipped parameters.")

@@ -35,9 +35,10 @@ def write_file(root: Path, relative: str, text: str, encoding: str = "utf-8") ->
 
 
 def run_pipeline(input_dir: Path, output_dir: Path, as_of: str = "",
-                 instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    """Materialize every asset through Dagster, in process, as `crm run` does."""
-    result = run_everything(_resources(input_dir, output_dir, as_of), instance or dg.DagsterInstance.ephemeral())
+                 instance: dg.DagsterInstance | None = None, full: bool = False) -> dg.ExecuteInProcessResult:
+    """Materialize every asset through Dagster, in process, as `crm run` does (`full`: as `crm run --full`)."""
+    result = run_everything(_resources(input_dir, output_dir, as_of, full=full),
+                            instance or dg.DagsterInstance.ephemeral())
     assert result.success
     return result
 
@@ -54,9 +55,11 @@ def run_stages(input_dir: Path, output_dir: Path, *stages: str, as_of: str = "",
     return result
 
 
-def _resources(input_dir: Path, output_dir: Path, as_of: str, retrain: bool = False, engine: str = "duckdb") -> dict:
+def _resources(input_dir: Path, output_dir: Path, as_of: str, retrain: bool = False, engine: str = "duckdb",
+               full: bool = False) -> dict:
     return {"landing": LandingFolder(input_dir=str(input_dir)), "warehouse": Warehouse(output_dir=str(output_dir)),
-            "run_settings": RunSettings(as_of=as_of, retrain=retrain), "identity_engine": IdentityEngine(engine=engine)}
+            "run_settings": RunSettings(as_of=as_of, retrain=retrain, full=full),
+            "identity_engine": IdentityEngine(engine=engine)}
 
 
 def query(output_dir: Path, text: str, params=None) -> list[tuple]:

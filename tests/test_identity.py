@@ -4,6 +4,7 @@ the sample against the generator's truth."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import duckdb
 import polars as pl
@@ -11,7 +12,9 @@ import pytest
 from splink import DuckDBAPI, Linker
 
 import sql
-from models.identity import COMPARISONS, default_parameters, exact_u, linkage_model
+from models.engines import DuckDBEngine
+from models.identity import COMPARISONS, TrainedModel, default_parameters, exact_u, linkage_model, score_signatures
+from models.settings import IdentitySettings
 from tests.conftest import SAMPLE_TRUTH, query, run_stages, write_file
 
 SERVICE_HEADER = "ro_number,open_date,total_amount,vin,customer_no,customer_name,mobile,id_number,address\n"
@@ -281,3 +284,60 @@ def test_the_model_is_kept_between_runs_and_trained_again_when_due_or_asked(reso
         f"Q{i},2025-02-0{i},100,LSVAU2180N218330{i},K{i + 10},新客{i},1350013500{i},,上海路{i}号\n" for i in range(1, 6)))
     run_stages(landing, out, "ingest", "identity")
     assert _linkage_model(out)[1].endswith("of the signatures are new since training (more than 20%)")
+
+
+def test_scoring_only_what_changed_gives_the_pairs_of_scoring_everything(sample_run, tmp_path):
+    """On the sample's warehouse, with signatures added, changed and removed and profiles split
+    and merged since the last scoring, scoring the changed signatures and their blocks gives the
+    pairs, and the very scores, of scoring every signature again."""
+    out, _ = sample_run
+    model = TrainedModel.from_json((out / "models" / "linkage_model.json").read_text())
+    frequencies = out / "models" / "linkage_model.term_frequencies.parquet"
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(out / "warehouse.duckdb", copy)
+    settings = IdentitySettings()
+    with duckdb.connect(str(copy)) as con:
+        engine = DuckDBEngine(con)
+        last = con.table("identity.scored_signature_pairs").order("all").fetchall()
+        nothing_changed = score_signatures(engine, "identity.signatures", "identity.signature_profiles",
+                                           "identity.scored_signature_pairs", model, settings, frequencies,
+                                           rescore_all=False)
+        assert nothing_changed == {"signatures_scored": 0, "pairs_carried_over": len(last)}
+        assert con.table("identity.scored_signature_pairs").order("all").fetchall() == last
+
+        # split: a signature leaves the profile of the signatures it shares a mobile and a name with
+        (moved, profile) = con.execute(
+            "select min(signature_id), profile_id from identity.signature_profiles join identity.signatures "
+            "using (signature_key) where mobile is not null group by profile_id, mobile "
+            "having count(*) >= 2 order by profile_id limit 1").fetchone()
+        con.execute("update identity.signature_profiles set profile_id = (select max(profile_id) + 1 from "
+                    "identity.signature_profiles) where signature_id = ?", [moved])
+        # merge: two other profiles become one
+        con.execute("update identity.signature_profiles set profile_id = 1 where profile_id = 2")
+        # changed: new cars and mobiles; removed: three signatures; added: a copy under a new key
+        con.execute("update identity.signatures set vins = list_append(vins, 'LSVAU2180N2183299'), "
+                    "mobile = '13912345678' where signature_key in (select signature_key from identity.signatures "
+                    "order by signature_key limit 4)")
+        con.execute("delete from identity.signature_profiles where signature_id in (select signature_id from "
+                    "identity.signature_profiles order by signature_id desc limit 3)")
+        con.execute("insert into identity.signatures select * replace (signature_key + 1 as signature_key) "
+                    "from identity.signatures where signature_key = (select max(signature_key) from "
+                    "identity.signatures join identity.signature_profiles using (signature_key))")
+        con.execute("insert into identity.signature_profiles select signature_key + 1, "
+                    "(select max(signature_id) + 1 from identity.signature_profiles), profile_id from "
+                    "identity.signature_profiles where signature_key = (select max(signature_key) from "
+                    "identity.signature_profiles)")
+
+        changed = score_signatures(engine, "identity.signatures", "identity.signature_profiles",
+                                   "identity.scored_signature_pairs", model, settings, frequencies, rescore_all=False)
+        everything = score_signatures(engine, "identity.signatures", "identity.signature_profiles", "rescored",
+                                      model, settings, frequencies)
+        n = con.table("identity.signature_profiles").count("*").fetchone()[0]
+        assert 2 <= changed["signatures_scored"] < n / 4 and changed["pairs_carried_over"] > 0
+        assert everything == {"signatures_scored": n, "pairs_carried_over": 0}
+        pairs = con.table("identity.scored_signature_pairs").order("all").fetchall()
+        assert pairs == con.table("rescored").order("all").fetchall() and pairs != last
+        # the pair the split left across two profiles was never scored before; it is now
+        assert con.execute("select count(*) from identity.scored_signature_pairs join identity.signature_profiles "
+                           "as p on p.signature_id in (signature_id_l, signature_id_r) and p.profile_id = ? "
+                           "where ? in (signature_id_l, signature_id_r)", [profile, moved]).fetchone()[0] >= 1

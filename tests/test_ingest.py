@@ -219,6 +219,9 @@ def _ingested(result, source: str) -> tuple[int, int]:
 
 
 def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_full_run(tmp_path):
+    """A run that parses one dealer's new file and scores only the signatures it changed publishes
+    the marts of a run that parses and scores everything again (--full) from the same history
+    and with the same model file."""
     landing, incremental, full = tmp_path / "landing", tmp_path / "incremental", tmp_path / "full"
     shutil.copytree(SAMPLE, landing)
     monthly = landing / "CD004/service/service_2026.csv"
@@ -234,12 +237,15 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     second = run_pipeline(landing, incremental, as_of="2026-06-30", instance=instance)
     assert _ingested(second, "service") == (2, 4) and _ingested(second, "sales") == (0, 6)
 
-    # the same output history (customer ids carry over between runs), every dealer parsed again
-    for ingested in (full / "checked").rglob("ingested_*.parquet"):
-        ingested.unlink()
-    everything = run_pipeline(landing, full, as_of="2026-06-30")
+    # the same output history (customer ids carry over between runs), everything parsed and scored again
+    everything = run_pipeline(landing, full, as_of="2026-06-30", full=True)
     assert _ingested(everything, "service") == (6, 0)
-    for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest"):
+    signatures = query(full, "select count(*) from identity.signatures")[0][0]
+    scored, carried = _scoring(second)
+    assert 2 <= scored < signatures / 2 and carried > 0
+    assert _scoring(everything) == (signatures, 0)
+    for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest",
+                 "identity.scored_signature_pairs"):
         assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
     for path in sorted((full / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name
@@ -247,6 +253,13 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     assert not _model(second)["trained"].value and not _model(everything)["trained"].value
     manifests = [json.loads((out / "marts" / "_manifest.json").read_text()) for out in (incremental, full)]
     assert manifests[0]["linkage_model_sha256"] == manifests[1]["linkage_model_sha256"] == _model(first)["sha256"].value
+
+
+def _scoring(result) -> tuple[int, int]:
+    """(signatures scored, pairs carried over) in a run's materialization of identity/profile_links."""
+    (metadata, *_) = [e.materialization.metadata for e in result.get_asset_materialization_events()
+                      if e.asset_key.to_user_string() == "identity/profile_links"]
+    return metadata["signatures_scored"].value, metadata["pairs_carried_over"].value
 
 
 def test_dealers_parsed_by_two_runs_at_once_give_the_marts_of_one_run(tmp_path, sample_run):

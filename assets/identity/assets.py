@@ -84,7 +84,8 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings, sett
             con, kept, "identity.signatures", settings.identity.retrain_new_share)
         if reason:
             model = train_linkage_model(identity_engine.open(con, warehouse.path), "identity.signatures",
-                                        "identity.signature_profiles", settings.identity)
+                                        "identity.signature_profiles", settings.identity,
+                                        warehouse.term_frequencies_file)
             write_text_atomically(path, model.to_json())
         else:
             model = kept
@@ -105,7 +106,8 @@ def linkage_model(context, warehouse: Warehouse, run_settings: RunSettings, sett
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[linkage_model], kinds={"duckdb",
           "splink"})
-def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: IdentityEngine) -> dg.MaterializeResult:
+def profile_links(warehouse: Warehouse, run_settings: RunSettings, settings: Settings,
+                  identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.profile_links: one row per pair of profiles the kept Splink model links at or above
     the threshold, less pairs that must never link (different valid IDs, family, a car's next
     owner, a common name alone). Also writes identity.scored_signature_pairs (the model's scores
@@ -113,14 +115,18 @@ def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: Ide
     identity.profile_clusters_linked and identity.profile_conflicts (the linked clusters and their
     pairs that must not link) and identity.profile_clusters (clusters that held two people for
     certain split by their weakest links). Scoring and connected components run on the identity
-    engine; the vetoes, on the scored pairs, in the warehouse."""
+    engine; the vetoes, on the scored pairs, in the warehouse. A run scores only the signatures
+    that changed since the last scoring and those that share a block with them, the same pairs
+    as scoring them all (models.identity.score_signatures; --full scores them all)."""
     identity = settings.identity
     model = TrainedModel.from_json(warehouse.linkage_model_file.read_text(encoding="utf-8"))
     with warehouse.connect() as con:
         with stopwatch() as timing:
             engine = identity_engine.open(con, warehouse.path)
-            score_signatures(engine, "identity.signatures", "identity.signature_profiles",
-                             "identity.scored_signature_pairs", model, identity)
+            scoring = score_signatures(engine, "identity.signatures", "identity.signature_profiles",
+                                       "identity.scored_signature_pairs", model, identity,
+                                       warehouse.term_frequencies_file if model.term_frequencies else None,
+                                       rescore_all=run_settings.full)
             sql.build(con, "identity.signature_pairs", min_name_similarity=identity.min_name_similarity,
                       common_name_share=identity.common_name_share,
                       common_name_min_count=identity.common_name_min_count)
@@ -136,7 +142,7 @@ def profile_links(warehouse: Warehouse, settings: Settings, identity_engine: Ide
             "floor(match_probability * 20) / 20 as band, count(*) as pairs", "band").order("band").pl()
         return dg.MaterializeResult(metadata=table_metadata(
             con, "identity.profile_links", timing["seconds"], threshold=identity.match_threshold,
-            model=model.status, scored_pairs_by_band=markdown_table(bands), clusters_split=split,
+            model=model.status, scored_pairs_by_band=markdown_table(bands), clusters_split=split, **scoring,
             **{f"vetoed_{reason}": n for reason, n in vetoes.items()}))
 
 
