@@ -204,11 +204,16 @@ def test_utf8_copies_in_use_stay_whatever_the_spelling_of_the_output_folder(land
     assert all(Path(p).is_file() for p in again["read_path"].drop_nulls())
 
 
+def _metadata(result, asset: str) -> dict:
+    """The metadata of a run's materialization of `asset`."""
+    (metadata,) = [e.materialization.metadata for e in result.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == asset]
+    return metadata
+
+
 def _model(result) -> dict:
     """The metadata of the run's identity/linkage_model step."""
-    (metadata,) = [e.materialization.metadata for e in result.get_asset_materialization_events()
-                   if e.asset_key.to_user_string() == "identity/linkage_model"]
-    return metadata
+    return _metadata(result, "identity/linkage_model")
 
 
 def _ingested(result, source: str) -> tuple[int, int]:
@@ -219,9 +224,9 @@ def _ingested(result, source: str) -> tuple[int, int]:
 
 
 def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_full_run(tmp_path):
-    """A run that parses one dealer's new file and scores only the signatures it changed publishes
-    the marts of a run that parses and scores everything again (--full) from the same history
-    and with the same model file."""
+    """A run that parses the dealers whose files changed, builds their signatures and scores only
+    the signatures they changed publishes the marts of a run that parses, builds and scores
+    everything again (--full) from the same history and with the same model file."""
     landing, incremental, full = tmp_path / "landing", tmp_path / "incremental", tmp_path / "full"
     shutil.copytree(SAMPLE, landing)
     monthly = landing / "CD004/service/service_2026.csv"
@@ -240,12 +245,16 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     # the same output history (customer ids carry over between runs), everything parsed and scored again
     everything = run_pipeline(landing, full, as_of="2026-06-30", full=True)
     assert _ingested(everything, "service") == (6, 0)
+    built = {run: (m["dealers_built"].value, m["dealers_unchanged"].value) for run, m in (
+        ("second", _metadata(second, "identity/signatures")), ("everything", _metadata(everything, "identity/signatures")))}
+    assert built == {"second": (2, 4), "everything": (6, 0)}
     signatures = query(full, "select count(*) from identity.signatures")[0][0]
-    scored, carried = _scoring(second)
+    scored, carried = (_metadata(second, "identity/profile_links")[k].value for k in ("signatures_scored",
+                                                                                      "pairs_carried_over"))
     assert 2 <= scored < signatures / 2 and carried > 0
-    assert _scoring(everything) == (signatures, 0)
+    assert _metadata(everything, "identity/profile_links")["signatures_scored"].value == signatures
     for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest",
-                 "identity.scored_signature_pairs"):
+                 "identity.signatures", "identity.scored_signature_pairs"):
         assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
     for path in sorted((full / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name
@@ -253,13 +262,6 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     assert not _model(second)["trained"].value and not _model(everything)["trained"].value
     manifests = [json.loads((out / "marts" / "_manifest.json").read_text()) for out in (incremental, full)]
     assert manifests[0]["linkage_model_sha256"] == manifests[1]["linkage_model_sha256"] == _model(first)["sha256"].value
-
-
-def _scoring(result) -> tuple[int, int]:
-    """(signatures scored, pairs carried over) in a run's materialization of identity/profile_links."""
-    (metadata, *_) = [e.materialization.metadata for e in result.get_asset_materialization_events()
-                      if e.asset_key.to_user_string() == "identity/profile_links"]
-    return metadata["signatures_scored"].value, metadata["pairs_carried_over"].value
 
 
 def test_dealers_parsed_by_two_runs_at_once_give_the_marts_of_one_run(tmp_path, sample_run):

@@ -7,12 +7,15 @@ rules could not; customer ids stay stable across runs into the same output.
 from __future__ import annotations
 
 import hashlib
+from importlib.metadata import version
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
+from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
 from assets.resources import IdentityEngine, RunSettings, WAREHOUSE_POOL, Warehouse
@@ -28,18 +31,44 @@ schedule's tag (a tag, not run config, which would replace the run settings' con
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean,
           service_assets.clean], kinds={"duckdb"})
-def signatures(warehouse: Warehouse) -> dg.MaterializeResult:
+def signatures(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """identity.signatures: one row per distinct identity signature (every identifying field a
-    record carries) of the clean records, with its name keys and cars. Also the view
-    identity.records (one row per usable record with its signature) and identity.pinyin_chars
-    (the syllable of every Chinese character, for name keys)."""
+    record carries) of the clean records, with its name keys and cars. A signature's records are
+    of one dealer, so only the signatures of dealers whose kept rows changed since the last run
+    are built again (identity.signature_dealers; --full builds all). Also the view
+    identity.records (one row per usable record with its signature), identity.pinyin_chars (the
+    syllable of every Chinese character, for name keys) and identity.signature_inputs (what each
+    dealer's signatures were built from)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.store_frame(con, "identity.pinyin_chars", pinyin_chars())
             records = sql.build(con, "identity.records", view=True)
-            sql.build(con, "identity.signatures")
+            sql.store_frame(con, "identity.signature_inputs_now", kept_rows_fingerprints(
+                con, warehouse.checked_dir, KEYED_SOURCES, signatures_version()))
+            sql.run(con, "identity.signature_inputs.create")
+            sql.build(con, "identity.signature_dealers")
+            dealers = [d for (d,) in con.table("identity.signature_inputs_now").select("dealer_code").fetchall()]
+            changed = [d for (d,) in con.table("identity.signature_dealers").select("dealer_code").fetchall()]
+            # a new version of the code changes every dealer's fingerprint: the table is built anew
+            if run_settings.full or sql.columns(con, "identity.signatures") is None or set(changed) >= set(dealers):
+                sql.build(con, "identity.signatures", dealers=dealers)
+                changed = dealers
+            elif changed:
+                con.execute("delete from identity.signatures where list_contains(?, dealer_code)", [changed])
+                sql.append(con, "identity.signatures", dealers=changed)
+            con.execute("create or replace table identity.signature_inputs as "
+                        "select * from identity.signature_inputs_now")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],
-                                                            records=records))
+                                                            records=records, dealers_built=len(changed),
+                                                            dealers_unchanged=len(dealers) - len(changed)))
+
+
+def signatures_version() -> str:
+    """A fingerprint of the code that builds signatures from the kept rows: the SQL of the clean
+    records and the signatures, the macros, and the versions of DuckDB and pypinyin."""
+    texts = [sql.sql_text(name) for name in ("macros", *(sql.table_file(t) for t in (
+        "clean.sales", "clean.repair_orders", "identity.records", "identity.signatures")))]
+    return hashlib.sha256("\n".join([*texts, duckdb.__version__, version("pypinyin")]).encode()).hexdigest()
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})

@@ -171,6 +171,30 @@ def expose_checked(con: duckdb.DuckDBPyConnection, source: str, checked_dir: Pat
     return len(files) - 1
 
 
+def kept_rows_fingerprints(con: duckdb.DuckDBPyConnection, checked_dir: Path, sources: tuple[str, ...],
+                           version: str) -> pl.DataFrame:
+    """One row per dealer with kept rows or loaded files of `sources`: a fingerprint of the rows
+    the warehouse reads of it (the name, size and time of each kept file, the ids of its loaded
+    files) and of `version` (the code that reads them). Parsing a dealer again writes its files
+    anew, so its fingerprint changes; the file system is read, not the rows."""
+    parts: dict[str, list[str]] = {}
+    for source in sources:
+        for folder in sorted((checked_dir / source).glob("dealer=*")):
+            for path in sorted(folder.glob("rows_*.parquet")):
+                stat = path.stat()
+                parts.setdefault(folder.name.removeprefix("dealer="), []).append(
+                    f"{source}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    loaded = con.execute("select dealer_code, string_agg(source || ':' || file_id, ',' order by source, file_id) "
+                         "from ingest.loaded_files where list_contains(?, source) group by dealer_code",
+                         [list(sources)]).fetchall()
+    for dealer, files in loaded:
+        parts.setdefault(dealer, []).append(files)
+    dealers = sorted(parts)
+    return pl.DataFrame({"dealer_code": dealers, "fingerprint": [
+        hashlib.sha256("\n".join([version, *parts[d]]).encode()).hexdigest() for d in dealers]},
+        schema={"dealer_code": pl.Utf8, "fingerprint": pl.Utf8})
+
+
 def _listed(paths: list[str]) -> str:
     """A list of paths as a SQL literal, for a view (a view takes no parameters)."""
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"

@@ -1,4 +1,5 @@
--- One row per distinct identity signature (every field the linkage model compares), with the keys
+-- One row per distinct identity signature (every field the linkage model compares) of the records
+-- of $dealers (a signature's records are of one dealer: the dealer is part of it), with the keys
 -- the model and the rules compare:
 --   name_key    a person's surname and given name, sorted, Chinese characters by their toneless
 --               pinyin, a Chinese part as one token (so homophones, traditional forms, both orders
@@ -12,7 +13,7 @@
 --               are compared by it
 --   vins        every VIN the signature's records name, sorted
 with records as (
-    select * from identity.records
+    select * from identity.records where list_contains($dealers, dealer_code)
 ),
 
 pinyin_chars as (
