@@ -107,7 +107,9 @@ NEW_MONTH = "service_bench_new_month.csv"
 
 def add_monthly_file(landing: Path) -> tuple[Path, int]:
     """A new monthly service export for the first dealer: the last twelfth of its newest service
-    file under new RO numbers, written as that file is (encoding, delimiter, header)."""
+    file under new RO numbers, every third row for a customer the dealer has not seen (another
+    customer number, another mobile: new signatures to score), written as that file is
+    (encoding, delimiter, header)."""
     sys.path.insert(0, str(ROOT))
     from landing.files import decode, sniff_delimiter
     from landing.mapping import match_header
@@ -119,10 +121,17 @@ def add_monthly_file(landing: Path) -> tuple[Path, int]:
     header, *lines = text.splitlines()
     delimiter = sniff_delimiter(header)
     rows = list(csv.reader(lines[-(len(lines) // 12):], delimiter=delimiter))
-    ro_number = match_header("service", next(csv.reader([header], delimiter=delimiter))).positions["ro_number"] - 1
-    for row in rows:
+    positions = match_header("service", next(csv.reader([header], delimiter=delimiter))).positions
+    ro_number = positions["ro_number"] - 1
+    customer_no, mobile = (positions.get(f, 0) - 1 for f in ("customer_no", "mobile"))
+    for i, row in enumerate(rows):
         if len(row) > ro_number:
             row[ro_number] = "N" + row[ro_number]
+        if i % 3 == 0:  # a customer new to the dealer
+            if 0 <= customer_no < len(row) and row[customer_no]:
+                row[customer_no] = "N" + row[customer_no]
+            if 0 <= mobile < len(row) and len(row[mobile]) >= 4:
+                row[mobile] = row[mobile][:-4] + row[mobile][-4:][::-1]
     out = io.StringIO()
     out.write(header + "\n")
     csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(rows)

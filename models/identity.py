@@ -499,20 +499,20 @@ def score_signatures(engine: Engine, signatures_table: str, profiles_table: str,
                 f"join {profiles_table} as p using (signature_id)")
     incremental = (term_frequencies is not None and not rescore_all and _table_exists(con, state)
                    and con.execute(f"select fingerprint from {state}").fetchone() == (fingerprint,))
-    con.execute(_SIGNATURES_TO_SCORE.format(previous=inputs if incremental else "signatures_now where false"))
-    n, dirty = con.execute("select count(*), count(*) filter (where dirty) from signatures_to_score").fetchone()
-    incremental = incremental and dirty <= settings.rescore_share * n
+    n = con.execute("select count(*) from signatures_now").fetchone()[0]
+    if incremental:
+        con.execute(_SIGNATURES_TO_SCORE.format(previous=inputs))
+        dirty = con.execute("select count(*) from signatures_to_score where dirty").fetchone()[0]
+        incremental = dirty <= settings.rescore_share * n
     if incremental:
         con.execute(_neighbourhood(model.scoring_blocks))
-        scored = con.execute("select count(*) from signatures_to_rescore").fetchone()[0]
+        to_score, scored = "signatures_to_rescore", con.execute("select count(*) from signatures_to_rescore").fetchone()[0]
     else:
-        con.execute("create or replace temp table signatures_to_rescore as select * from signatures_to_link")
-        scored = n
+        to_score, scored = "signatures_to_link", n
     carried = 0
     if scored >= 2:
         db_api = engine.api()
-        linker = Linker(db_api.register(engine.source("signatures_to_rescore")), model.settings(engine.dialect),
-                        log_level="WARNING")
+        linker = Linker(db_api.register(engine.source(to_score)), model.settings(engine.dialect), log_level="WARNING")
         if term_frequencies is not None:
             _register_term_frequencies(engine, linker, db_api, model, term_frequencies)
         predictions = linker.inference.predict(threshold_match_probability=settings.score_floor)
