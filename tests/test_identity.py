@@ -12,6 +12,7 @@ import pytest
 from splink import DuckDBAPI, Linker
 
 import sql
+from assets.identity.rules import build_rule_clusters
 from models.engines import DuckDBEngine
 from models.identity import COMPARISONS, TrainedModel, default_parameters, exact_u, linkage_model, score_signatures
 from models.settings import IdentitySettings
@@ -341,3 +342,43 @@ def test_scoring_only_what_changed_gives_the_pairs_of_scoring_everything(sample_
         assert con.execute("select count(*) from identity.scored_signature_pairs join identity.signature_profiles "
                            "as p on p.signature_id in (signature_id_l, signature_id_r) and p.profile_id = ? "
                            "where ? in (signature_id_l, signature_id_r)", [profile, moved]).fetchone()[0] >= 1
+
+
+def test_rule_clusters_found_again_where_signatures_came_or_went_equal_finding_them_all(sample_run, tmp_path):
+    """On the sample's warehouse, with a signature that bridged two rules gone and a new one that
+    shares one cluster's mobile and name and another's ID number, finding again only the
+    clusters they touch gives the edges and clusters of finding them all."""
+    out, _ = sample_run
+    changed, everything = tmp_path / "changed.duckdb", tmp_path / "everything.duckdb"
+    shutil.copy(out / "warehouse.duckdb", changed)
+    with duckdb.connect(str(changed)) as con:
+        assert build_rule_clusters(con, DuckDBEngine(con), full=False) == 0
+        (bridge,) = con.execute(
+            "select signature_key from (select signature_key_l as signature_key, rule from identity.rule_edges "
+            "union all select signature_key_r, rule from identity.rule_edges) group by signature_key "
+            "having count(distinct rule) >= 2 order by signature_key limit 1").fetchone()
+        con.execute("delete from identity.signatures where signature_key = ?", [bridge])
+        (with_mobile, with_id) = con.execute(
+            "select (select min(signature_key) from identity.signatures where mobile is not null and name_key is not "
+            "null and id_number is null), (select max(signature_key) from identity.signatures where id_valid)"
+        ).fetchone()
+        con.execute("insert into identity.signatures select * replace (signature_key + 1 as signature_key, "
+                    "(select id_number from identity.signatures where signature_key = $id) as id_number, "
+                    "true as id_valid, 'resident' as id_type) from identity.signatures where signature_key = $mobile",
+                    {"id": with_id, "mobile": with_mobile})
+        clusters_before = con.execute("select count(distinct cluster) from identity.rule_clusters").fetchone()[0]
+    shutil.copy(changed, everything)
+    with duckdb.connect(str(changed)) as con:
+        clustered = build_rule_clusters(con, DuckDBEngine(con), full=False)
+        n = con.execute("select count(*) from identity.signatures").fetchone()[0]
+        assert 2 <= clustered < n / 10
+        found = [con.execute(f"select * from {t} order by all").fetchall()
+                 for t in ("identity.rule_edges", "identity.rule_clusters")]
+        joined = con.execute("select count(distinct cluster) from identity.rule_clusters where signature_key in ($a, $b)",
+                             {"a": with_mobile + 1, "b": with_id}).fetchone()[0]
+        assert joined == 1 and con.execute("select count(distinct cluster) from identity.rule_clusters"
+                                           ).fetchone()[0] != clusters_before
+    with duckdb.connect(str(everything)) as con:
+        assert build_rule_clusters(con, DuckDBEngine(con), full=True) == n
+        assert found == [con.execute(f"select * from {t} order by all").fetchall()
+                         for t in ("identity.rule_edges", "identity.rule_clusters")]

@@ -253,8 +253,12 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
                                                                                       "pairs_carried_over"))
     assert 2 <= scored < signatures / 2 and carried > 0
     assert _metadata(everything, "identity/profile_links")["signatures_scored"].value == signatures
+    clustered = _metadata(second, "identity/rule_clusters")["signatures_clustered"].value
+    assert 0 < clustered < signatures / 2
+    assert _metadata(everything, "identity/rule_clusters")["signatures_clustered"].value == signatures
     for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest",
-                 "identity.signatures", "identity.scored_signature_pairs"):
+                 "identity.signatures", "identity.rule_edges", "identity.rule_clusters",
+                 "identity.scored_signature_pairs"):
         assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
     for path in sorted((full / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name

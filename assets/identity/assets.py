@@ -15,6 +15,7 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
+from assets.identity.rules import build_rule_clusters
 from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
@@ -72,25 +73,23 @@ def signatures_version() -> str:
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
-def rule_clusters(warehouse: Warehouse, identity_engine: IdentityEngine) -> dg.MaterializeResult:
+def rule_clusters(warehouse: Warehouse, run_settings: RunSettings,
+                  identity_engine: IdentityEngine) -> dg.MaterializeResult:
     """identity.rule_clusters: one row per signature with the group the deterministic rules put
     it in (same valid ID number; same dealer customer number; same mobile and name), from the
-    edges in identity.rule_edges, both on the identity engine. Each group is a profile:
-    identity.profiles, and identity.signature_profiles gives each signature its profile and a
-    small integer id."""
+    edges in identity.rule_edges, both on the identity engine, found again only for the clusters
+    that signatures came to or left since the last run (assets.identity.rules; --full: all).
+    Each group is a profile: identity.profiles, and identity.signature_profiles gives each
+    signature its profile and a small integer id."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            engine = identity_engine.open(con, warehouse.path)
-            engine.query(sql.sql_text(sql.table_file("identity.rule_edges")), ("identity.signatures",),
-                         "identity.rule_edges")
-            connected_components(engine, "identity.signatures", "signature_key", "identity.rule_edges",
-                                 "identity.rule_clusters")
+            clustered = build_rule_clusters(con, identity_engine.open(con, warehouse.path), run_settings.full)
             sql.build(con, "identity.profiles")
             sql.build(con, "identity.signature_profiles")
         by_rule = counts_by(con, "identity.rule_edges", "rule")
         profiles = distinct_count(con, "identity.rule_clusters", "cluster")
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "identity.rule_clusters", timing["seconds"], profiles=profiles,
+            con, "identity.rule_clusters", timing["seconds"], profiles=profiles, signatures_clustered=clustered,
             **{f"edges_{rule}": n for rule, n in by_rule.items()}))
 
 

@@ -1,5 +1,6 @@
--- Deterministic links between signatures, as star edges to the smallest signature of each
--- group (enough for connected components):
+-- Deterministic links between the signatures of identity.rule_signatures (all, or those whose
+-- cluster must be found again), as star edges to the smallest signature of each group (enough for
+-- connected components):
 --   id_number:   the same valid resident ID or company credit code, or the same other ID
 --                (passport, foreign ID) with the same name
 --   customer_no: the same dealer's customer number
@@ -7,7 +8,7 @@
 --                Wei Zhang); family members share a mobile, not a name
 -- A VIN is never a key: it says who owned a car at a date, and cars change owners.
 with signatures as (
-    select * from identity.signatures
+    select * from identity.rule_signatures
 ),
 
 by_id as (
