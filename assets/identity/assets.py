@@ -36,7 +36,8 @@ def signatures(warehouse: Warehouse, run_settings: RunSettings) -> dg.Materializ
     """identity.signatures: one row per distinct identity signature (every identifying field a
     record carries) of the clean records, with its name keys and cars. A signature's records are
     of one dealer, so only the signatures of dealers whose kept rows changed since the last run
-    are built again (identity.signature_dealers; --full builds all). Also the view
+    are built again (identity.signature_dealers, from identity.signature_inputs_now; --full builds
+    all). Also the view
     identity.records (one row per usable record with its signature), identity.pinyin_chars (the
     syllable of every Chinese character, for name keys) and identity.signature_inputs (what each
     dealer's signatures were built from)."""
@@ -78,9 +79,11 @@ def rule_clusters(warehouse: Warehouse, run_settings: RunSettings,
     """identity.rule_clusters: one row per signature with the group the deterministic rules put
     it in (same valid ID number; same dealer customer number; same mobile and name), from the
     edges in identity.rule_edges, both on the identity engine, found again only for the clusters
-    that signatures came to or left since the last run (assets.identity.rules; --full: all).
-    Each group is a profile: identity.profiles, and identity.signature_profiles gives each
-    signature its profile and a small integer id."""
+    that signatures came to or left since the last run (assets.identity.rules: the signatures in
+    identity.rule_changes, clustered as the view identity.rule_signatures, with the code's
+    fingerprint in identity.rule_inputs; --full: all). Each group is a profile:
+    identity.profiles, and identity.signature_profiles gives each signature its profile and a
+    small integer id."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             clustered = build_rule_clusters(con, identity_engine.open(con, warehouse.path), run_settings.full)
@@ -145,7 +148,9 @@ def profile_links(warehouse: Warehouse, run_settings: RunSettings, settings: Set
     certain split by their weakest links). Scoring and connected components run on the identity
     engine; the vetoes, on the scored pairs, in the warehouse. A run scores only the signatures
     that changed since the last scoring and those that share a block with them, the same pairs
-    as scoring them all (models.identity.score_signatures; --full scores them all)."""
+    as scoring them all (models.identity.score_signatures; --full scores them all); the last
+    scoring is kept as identity.scored_signature_pairs_kept, identity.scored_signature_pairs_inputs
+    and identity.scored_signature_pairs_state."""
     identity = settings.identity
     model = TrainedModel.from_json(warehouse.linkage_model_file.read_text(encoding="utf-8"))
     with warehouse.connect() as con:

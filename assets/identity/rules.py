@@ -38,7 +38,9 @@ def build_rule_clusters(con: duckdb.DuckDBPyConnection, engine: Engine, full: bo
         sql.build(con, "identity.rule_changes")
         con.execute("create or replace view identity.rule_signatures as select * from identity.signatures "
                     "where signature_key in (select signature_key from identity.rule_changes where present)")
-    else:
+    else:  # every signature is clustered
+        con.execute("create or replace table identity.rule_changes as "
+                    "select signature_key, true as present from identity.signatures")
         con.execute("create or replace view identity.rule_signatures as select * from identity.signatures")
     clustered = con.execute("select count(*) from identity.rule_signatures").fetchone()[0]
     out_edges, out_clusters = ("identity.rule_edges_changed", "identity.rule_clusters_changed") if kept else (
