@@ -52,8 +52,8 @@ def build_rule_clusters(con: duckdb.DuckDBPyConnection, engine: Engine, full: bo
         con.execute(f"create or replace table {out_clusters} as select signature_key, signature_key as cluster "
                     "from identity.rule_signatures")
     if kept:
-        for table, changed in (("identity.rule_edges", out_edges), ("identity.rule_clusters", out_clusters)):
-            key = "signature_key_r" if table == "identity.rule_edges" else "signature_key"
+        for table, key, changed in (("identity.rule_edges", "signature_key_r", out_edges),
+                                    ("identity.rule_clusters", "signature_key", out_clusters)):
             con.execute(f"delete from {table} where {key} in (select signature_key from identity.rule_changes)")
             con.execute(f"insert into {table} by name select * from {changed}")
             con.execute(f"drop table {changed}")
