@@ -256,9 +256,17 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     clustered = _metadata(second, "identity/rule_clusters")["signatures_clustered"].value
     assert 0 < clustered < signatures / 2
     assert _metadata(everything, "identity/rule_clusters")["signatures_clustered"].value == signatures
+    by_dealer = {asset: [(_metadata(run, asset)["dealers_built"].value, _metadata(run, asset)["dealers_unchanged"].value)
+                         for run in (second, everything)] for asset in ("identity/contacts", "identity/identity_crosswalk")}
+    assert all(2 <= incremental_built < 6 and built_all == (6, 0)
+               for (incremental_built, _), built_all in by_dealer.values())
+    customers = query(full, "select count(*) from identity.customers")[0][0]
+    assert 0 < _metadata(second, "identity/customers")["customers_built"].value < customers / 2
+    assert _metadata(everything, "identity/customers")["customers_built"].value == customers
     for name in ("clean.repair_orders", "clean.sales", "ingest.rejects", "ingest.load_manifest",
                  "identity.signatures", "identity.rule_edges", "identity.rule_clusters",
-                 "identity.scored_signature_pairs"):
+                 "identity.scored_signature_pairs", "identity.signature_links", "identity.customers",
+                 "identity.contacts", "identity.identity_crosswalk"):
         assert query(incremental, f"select * from {name} order by all") == query(full, f"select * from {name} order by all"), name
     for path in sorted((full / "marts").glob("*.parquet")):
         assert pq.read_table(path).equals(pq.read_table(incremental / "marts" / path.name)), path.name

@@ -15,6 +15,7 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
+from assets.identity.kept import build_by_dealer, build_customers, code_version, dealer_inputs
 from assets.identity.rules import build_rule_clusters
 from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
@@ -36,33 +37,19 @@ def signatures(warehouse: Warehouse, run_settings: RunSettings) -> dg.Materializ
     """identity.signatures: one row per distinct identity signature (every identifying field a
     record carries) of the clean records, with its name keys and cars. A signature's records are
     of one dealer, so only the signatures of dealers whose kept rows changed since the last run
-    are built again (identity.signature_dealers, from identity.signature_inputs_now; --full builds
-    all). Also the view
-    identity.records (one row per usable record with its signature), identity.pinyin_chars (the
-    syllable of every Chinese character, for name keys) and identity.signature_inputs (what each
-    dealer's signatures were built from)."""
+    are built again (identity.signature_inputs: what each dealer's signatures were built from;
+    --full builds all). Also the view identity.records (one row per usable record with its
+    signature) and identity.pinyin_chars (the syllable of every Chinese character, for name keys)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.store_frame(con, "identity.pinyin_chars", pinyin_chars())
             records = sql.build(con, "identity.records", view=True)
-            sql.store_frame(con, "identity.signature_inputs_now", kept_rows_fingerprints(
-                con, warehouse.checked_dir, KEYED_SOURCES, signatures_version()))
-            sql.run(con, "identity.signature_inputs.create")
-            sql.build(con, "identity.signature_dealers")
-            dealers = [d for (d,) in con.table("identity.signature_inputs_now").select("dealer_code").fetchall()]
-            changed = [d for (d,) in con.table("identity.signature_dealers").select("dealer_code").fetchall()]
-            # a new version of the code changes every dealer's fingerprint: the table is built anew
-            if run_settings.full or sql.columns(con, "identity.signatures") is None or set(changed) >= set(dealers):
-                sql.build(con, "identity.signatures", dealers=dealers)
-                changed = dealers
-            elif changed:
-                con.execute("delete from identity.signatures where list_contains(?, dealer_code)", [changed])
-                sql.append(con, "identity.signatures", dealers=changed)
-            con.execute("create or replace table identity.signature_inputs as "
-                        "select * from identity.signature_inputs_now")
+            now = kept_rows_fingerprints(con, warehouse.checked_dir, KEYED_SOURCES, signatures_version())
+            built, unchanged = build_by_dealer(con, "identity.signatures", "identity.signature_inputs", now,
+                                               run_settings.full)
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signatures", timing["seconds"],
-                                                            records=records, dealers_built=len(changed),
-                                                            dealers_unchanged=len(dealers) - len(changed)))
+                                                            records=records, dealers_built=built,
+                                                            dealers_unchanged=unchanged))
 
 
 def signatures_version() -> str:
@@ -184,7 +171,9 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.signature_ids: one row per signature with its customer_id, stable across runs into
     the same output (the rule is in sql/intermediate/identity.signature_ids.sql), from the ids the
     last run left (identity.previous_signature_ids). Also keeps identity.retired_ids: ids that
-    merged into another."""
+    merged into another; and builds identity.signature_links (each signature's dealer, customer and
+    what linked it) and identity.dealer_links (per dealer, a hash of them: what tells the contacts
+    and the crosswalk which dealers' rows to build again)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.run(con, "identity.signature_ids.create")
@@ -192,39 +181,70 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
             sql.build(con, "identity.previous_signature_ids")
             sql.build(con, "identity.signature_ids")
             sql.build(con, "identity.retired_ids")
+            sql.build(con, "identity.signature_links")
+            sql.build(con, "identity.dealer_links")
         customers = distinct_count(con, "identity.signature_ids", "customer_id")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signature_ids", timing["seconds"],
                                                             customers=customers))
 
 
+CONTACT_SOURCES = ("contacts", *KEYED_SOURCES)
+"""The kept rows a dealer's contacts and crosswalk rows are made of."""
+
+
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts_assets.clean],
           kinds={"duckdb"})
-def contacts(warehouse: Warehouse) -> dg.MaterializeResult:
+def contacts(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """identity.contacts: one row per usable contact-log record with the customer it was about,
     resolved at its dealer by sale, customer number or mobile (match_rule; 'unmatched' when none is
-    known there)."""
+    known there). A contact is resolved among its own dealer's records, so only the dealers whose
+    kept rows or signatures' customer ids changed are resolved again (identity.contact_inputs:
+    what each dealer's rows were resolved from; --full resolves all)."""
     with warehouse.connect() as con:
-        result = build_table(con, "identity.contacts")
+        with stopwatch() as timing:
+            now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
+                "clean.contacts", "identity.records", "identity.contacts"), link_hash="ids_hash")
+            built, unchanged = build_by_dealer(con, "identity.contacts", "identity.contact_inputs", now,
+                                               run_settings.full)
         by_rule = counts_by(con, "identity.contacts", "match_rule")
-    return dg.MaterializeResult(metadata={**result.metadata, **{f"matched_{k}": v for k, v in by_rule.items()}})
+        return dg.MaterializeResult(metadata={
+            **table_metadata(con, "identity.contacts", timing["seconds"], dealers_built=built,
+                             dealers_unchanged=unchanged),
+            **{f"matched_{k}": v for k, v in by_rule.items()}})
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids, contacts],
           kinds={"duckdb"})
-def identity_crosswalk(warehouse: Warehouse) -> dg.MaterializeResult:
+def identity_crosswalk(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """identity.identity_crosswalk: one row per accepted input row: its customer_id and the rule
     or score that linked it. A table, not a view: the mart sorts it for Parquet, and a sort on top
-    of the joins that build it ran out of DuckDB's memory at scale 1."""
+    of the joins that build it ran out of DuckDB's memory at scale 1. Only the rows of dealers whose
+    kept rows, contacts or signatures' links changed are built again (identity.crosswalk_inputs;
+    --full builds all)."""
     with warehouse.connect() as con:
-        return build_table(con, "identity.identity_crosswalk", preview_rows=0)
+        with stopwatch() as timing:
+            now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
+                "clean.contacts", "identity.records", "identity.contacts", "identity.identity_crosswalk"),
+                link_hash="links_hash")
+            built, unchanged = build_by_dealer(con, "identity.identity_crosswalk", "identity.crosswalk_inputs",
+                                               now, run_settings.full)
+        return dg.MaterializeResult(metadata=table_metadata(con, "identity.identity_crosswalk", timing["seconds"],
+                                                            preview_rows=0, dealers_built=built,
+                                                            dealers_unchanged=unchanged))
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})
-def customers(warehouse: Warehouse) -> dg.MaterializeResult:
+def customers(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """identity.customers: one row per resolved customer: the golden record (latest valid mobile,
-    most frequent name and ID, home dealer, first and last seen)."""
+    most frequent name and ID, home dealer, first and last seen). Built again only for the
+    customers whose signatures came, went, moved or whose dealer's kept rows changed
+    (identity.customer_changes, from identity.customer_inputs and identity.customer_dealer_inputs;
+    --full builds all)."""
     with warehouse.connect() as con:
-        return build_table(con, "identity.customers")
+        with stopwatch() as timing:
+            built = build_customers(con, warehouse.checked_dir, KEYED_SOURCES, run_settings.full)
+        return dg.MaterializeResult(metadata=table_metadata(con, "identity.customers", timing["seconds"],
+                                                            customers_built=built))
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signature_ids], kinds={"duckdb"})

@@ -1,11 +1,11 @@
--- One row per usable contact-log record with the customer it was about. A contact names whom it
--- reached by the sale it follows up (sale_id), the dealer's customer number or the mobile dialled;
--- it is resolved in that order, among the records of the contact's own dealer. Where a customer
+-- One row per usable contact-log record of $dealers with the customer it was about. A contact
+-- names whom it reached by the sale it follows up (sale_id), the dealer's customer number or the
+-- mobile dialled; it is resolved in that order, among the records of the contact's own dealer. Where a customer
 -- number or mobile belongs to several customers there (a family's shared phone), the customer
 -- seen there last is taken (then the smallest id, the same on every run). match_rule says which
 -- key resolved it; 'unmatched' contacts keep a null customer_id.
 with contacts as (
-    select * from clean.contacts
+    select * from clean.contacts where list_contains($dealers, dealer_code)
 ),
 
 records as (
@@ -13,6 +13,7 @@ records as (
            records.event_date, ids.customer_id
     from identity.records as records
     join identity.signature_ids as ids using (signature_key)
+    where list_contains($dealers, records.dealer_code)
 ),
 
 by_sale as (
