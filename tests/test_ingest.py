@@ -256,8 +256,9 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     clustered = _metadata(second, "identity/rule_clusters")["signatures_clustered"].value
     assert 0 < clustered < signatures / 2
     assert _metadata(everything, "identity/rule_clusters")["signatures_clustered"].value == signatures
-    by_dealer = {asset: [(_metadata(run, asset)["dealers_built"].value, _metadata(run, asset)["dealers_unchanged"].value)
-                         for run in (second, everything)] for asset in ("identity/contacts", "identity/identity_crosswalk")}
+    by_dealer = {asset: [tuple(_metadata(run, asset)[k].value for k in ("dealers_built", "dealers_unchanged"))
+                         for run in (second, everything)]
+                 for asset in ("identity/contacts", "identity/identity_crosswalk")}
     assert all(2 <= incremental_built < 6 and built_all == (6, 0)
                for (incremental_built, _), built_all in by_dealer.values())
     customers = query(full, "select count(*) from identity.customers")[0][0]

@@ -10,7 +10,6 @@ import hashlib
 from importlib.metadata import version
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 import sql
@@ -53,11 +52,9 @@ def signatures(warehouse: Warehouse, run_settings: RunSettings) -> dg.Materializ
 
 
 def signatures_version() -> str:
-    """A fingerprint of the code that builds signatures from the kept rows: the SQL of the clean
-    records and the signatures, the macros, and the versions of DuckDB and pypinyin."""
-    texts = [sql.sql_text(name) for name in ("macros", *(sql.table_file(t) for t in (
-        "clean.sales", "clean.repair_orders", "identity.records", "identity.signatures")))]
-    return hashlib.sha256("\n".join([*texts, duckdb.__version__, version("pypinyin")]).encode()).hexdigest()
+    """A fingerprint of the code that builds signatures from the kept rows: the SQL of the records
+    and the signatures, and the versions of DuckDB and pypinyin."""
+    return hashlib.sha256(f"{code_version('identity.signatures')}\n{version('pypinyin')}".encode()).hexdigest()
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
@@ -171,9 +168,9 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
     """identity.signature_ids: one row per signature with its customer_id, stable across runs into
     the same output (the rule is in sql/intermediate/identity.signature_ids.sql), from the ids the
     last run left (identity.previous_signature_ids). Also keeps identity.retired_ids: ids that
-    merged into another; and builds identity.signature_links (each signature's dealer, customer and
-    what linked it) and identity.dealer_links (per dealer, a hash of them: what tells the contacts
-    and the crosswalk which dealers' rows to build again)."""
+    merged into another; and builds the view identity.signature_links (each signature's dealer,
+    customer and what linked it) and identity.dealer_links (per dealer, a hash of them: what tells
+    the contacts and the crosswalk which dealers' rows to build again)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             sql.run(con, "identity.signature_ids.create")
@@ -181,7 +178,7 @@ def signature_ids(warehouse: Warehouse) -> dg.MaterializeResult:
             sql.build(con, "identity.previous_signature_ids")
             sql.build(con, "identity.signature_ids")
             sql.build(con, "identity.retired_ids")
-            sql.build(con, "identity.signature_links")
+            sql.build(con, "identity.signature_links", view=True)
             sql.build(con, "identity.dealer_links")
         customers = distinct_count(con, "identity.signature_ids", "customer_id")
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.signature_ids", timing["seconds"],
@@ -203,7 +200,7 @@ def contacts(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeR
     with warehouse.connect() as con:
         with stopwatch() as timing:
             now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
-                "clean.contacts", "identity.records", "identity.contacts"), link_hash="ids_hash")
+                "clean.contacts", "identity.contacts"), link_hash="ids_hash")
             built, unchanged = build_by_dealer(con, "identity.contacts", "identity.contact_inputs", now,
                                                run_settings.full)
         by_rule = counts_by(con, "identity.contacts", "match_rule")
@@ -224,7 +221,7 @@ def identity_crosswalk(warehouse: Warehouse, run_settings: RunSettings) -> dg.Ma
     with warehouse.connect() as con:
         with stopwatch() as timing:
             now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
-                "clean.contacts", "identity.records", "identity.contacts", "identity.identity_crosswalk"),
+                "clean.contacts", "identity.contacts", "identity.signature_links", "identity.identity_crosswalk"),
                 link_hash="links_hash")
             built, unchanged = build_by_dealer(con, "identity.identity_crosswalk", "identity.crosswalk_inputs",
                                                now, run_settings.full)

@@ -23,9 +23,14 @@ from assets.ingest.parsing import kept_rows_fingerprints
 DEALER_INPUTS = pl.Schema({"dealer_code": pl.Utf8, "fingerprint": pl.Utf8})
 
 
+RECORDS = ("clean.sales", "clean.repair_orders", "identity.records")
+"""The views every identity table reads its records through."""
+
+
 def code_version(*tables: str) -> str:
-    """A fingerprint of the SQL files that build `tables`, the macros and DuckDB's version."""
-    texts = [sql.sql_text("macros"), *(sql.sql_text(sql.table_file(t)) for t in tables)]
+    """A fingerprint of the SQL files that build `tables` and the records (RECORDS), the macros
+    and DuckDB's version."""
+    texts = [sql.sql_text("macros"), *(sql.sql_text(sql.table_file(t)) for t in (*RECORDS, *tables))]
     return hashlib.sha256("\n".join([*texts, duckdb.__version__]).encode()).hexdigest()
 
 
@@ -78,7 +83,7 @@ def build_customers(con: duckdb.DuckDBPyConnection, checked_dir: Path, sources: 
     with `full`, no table yet or other code); keeps what it was built from (identity.customer_inputs:
     each signature's customer; identity.customer_dealer_inputs: each dealer's kept rows). Returns
     how many customers were built."""
-    now = dealer_inputs(con, checked_dir, sources, code_version("identity.records", "identity.customers"))
+    now = dealer_inputs(con, checked_dir, sources, code_version("identity.customers"))
     dealers, changed = changed_dealers(con, "identity.customer_dealer_inputs", now)
     kept = not full and all(sql.columns(con, t) is not None for t in ("identity.customers", "identity.customer_inputs"))
     if kept and set(changed) < set(dealers):
@@ -87,9 +92,6 @@ def build_customers(con: duckdb.DuckDBPyConnection, checked_dir: Path, sources: 
         con.execute("delete from identity.customers where customer_id in "
                     "(select customer_id from identity.customer_changes)")
         sql.append(con, "identity.customers")
-        # the order of a full build: every reader sees the same table, however it was built
-        con.execute("create or replace table identity.customers as select * from identity.customers "
-                    "order by customer_id")
     else:
         con.execute("create or replace table identity.customer_changes as "
                     "select distinct customer_id from identity.signature_ids")

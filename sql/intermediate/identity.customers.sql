@@ -71,4 +71,4 @@ final as (
     left join vehicles using (customer_id)
 )
 
-select * from final order by customer_id
+select * from final

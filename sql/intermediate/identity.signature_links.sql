@@ -1,5 +1,5 @@
--- One row per signature: its dealer, its customer and what linked it, the per-signature half of
--- identity.identity_crosswalk. match_rule: the deterministic rules its signature shares with
+-- A view of one row per signature: its dealer, its customer and what linked it, the per-signature
+-- half of identity.identity_crosswalk. match_rule: the deterministic rules its signature shares with
 -- others (id_number, customer_no, mobile_name), '+splink' when the profile model linked its
 -- profile to another, 'unlinked' when nothing did (a customer known from this signature's records
 -- alone).
