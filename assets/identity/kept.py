@@ -91,11 +91,11 @@ def build_customers(con: duckdb.DuckDBPyConnection, checked_dir: Path, sources: 
         built = con.execute("select count(*) from identity.customer_changes").fetchone()[0]
         con.execute("delete from identity.customers where customer_id in "
                     "(select customer_id from identity.customer_changes)")
-        sql.append(con, "identity.customers")
+        sql.append(con, "identity.customers", every=False)
     else:
         con.execute("create or replace table identity.customer_changes as "
                     "select distinct customer_id from identity.signature_ids")
-        built = sql.build(con, "identity.customers")
+        built = sql.build(con, "identity.customers", every=True)
     con.execute("create or replace table identity.customer_inputs as "
                 "select signature_key, customer_id from identity.signature_ids")
     sql.store_frame(con, "identity.customer_dealer_inputs", now)

@@ -1,13 +1,13 @@
 -- One row per resolved customer: the golden record. Survivorship: the mobile of the latest
 -- record that has one, the name carried by most records (ties: the latest), the ID number of the
 -- latest record (a valid ID before an invalid one), the dealer with most records (ties: the
--- latest) as home dealer, first and last seen. Built for the customers of
--- identity.customer_changes (all of them, or those whose records changed since the last run).
+-- latest) as home dealer, first and last seen. Built for $every customer, or for those of
+-- identity.customer_changes (whose records changed since the last run).
 with records as (
     select records.*, signature_ids.customer_id
     from identity.records as records
     join identity.signature_ids as signature_ids using (signature_key)
-    where signature_ids.customer_id in (select customer_id from identity.customer_changes)
+    where $every or signature_ids.customer_id in (select customer_id from identity.customer_changes)
 ),
 
 -- most records first, then the latest, then the value itself: the same choice on every run
