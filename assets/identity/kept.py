@@ -42,8 +42,7 @@ def dealer_inputs(con: duckdb.DuckDBPyConnection, checked_dir: Path, sources: tu
     rows = kept_rows_fingerprints(con, checked_dir, sources, version)
     if link_hash is None:
         return rows
-    links = pl.from_arrow(con.execute(f"select dealer_code, {link_hash}::varchar as link_hash "
-                                      "from identity.dealer_links").arrow())
+    links = con.sql(f"select dealer_code, {link_hash}::varchar as link_hash from identity.dealer_links").pl()
     joined = rows.join(links, on="dealer_code", how="full", coalesce=True).sort("dealer_code")
     return joined.select("dealer_code", fingerprint=pl.concat_str(
         pl.col("fingerprint").fill_null(""), pl.col("link_hash").fill_null(""), separator=":")).cast(
@@ -54,7 +53,7 @@ def changed_dealers(con: duckdb.DuckDBPyConnection, inputs: str, now: pl.DataFra
     """(every dealer of `now`, the dealers whose fingerprint differs from the one kept in the table
     `inputs`: new, changed or gone)."""
     kept = sql.columns(con, inputs) is not None
-    before = pl.from_arrow(con.table(inputs).arrow()) if kept else pl.DataFrame(schema=DEALER_INPUTS)
+    before = con.table(inputs).pl() if kept else pl.DataFrame(schema=DEALER_INPUTS)
     diff = now.join(before.cast(dict(DEALER_INPUTS)), on="dealer_code", how="full", coalesce=True)
     changed = diff.filter(pl.col("fingerprint").ne_missing(pl.col("fingerprint_right")))
     return sorted(now["dealer_code"]), sorted(changed["dealer_code"])
