@@ -53,18 +53,20 @@ def _check_lines(context: dg.HookContext) -> list[str]:
     return lines
 
 
-_progress: dict[str, list[int]] = {}
+_steps_by_run: dict[str, int] = {}
+"""Per run of this process: the steps of the runs before it and its own."""
+_done = [0]
 
 
 def _position(context: dg.HookContext) -> str:
-    """"12/34": how many of the run's steps have finished, of all of them."""
-    if context.run_id not in _progress:
+    """"12/34": how many steps of this `crm run` have finished, of those of its runs so far (the
+    catalog's, then the rest's)."""
+    if context.run_id not in _steps_by_run:
         run = context.instance.get_run_by_id(context.run_id)
         plan = context.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
-        _progress[context.run_id] = [0, len(plan.steps)]
-    done = _progress[context.run_id]
-    done[0] += 1
-    return f"{done[0]:>3}/{done[1]}"
+        _steps_by_run[context.run_id] = max(_steps_by_run.values(), default=0) + len(plan.steps)
+    _done[0] += 1
+    return f"{_done[0]:>3}/{_steps_by_run[context.run_id]}"
 
 
 @dg.success_hook

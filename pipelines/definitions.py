@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import dagster as dg
 
 from assets.act.assets import act_assets
 from assets.analytics import analytics_assets
 from assets.identity.assets import identity_assets
-from assets.ingest.assets import ingest_assets
+from assets.ingest.assets import GROUP, ingest_assets, landing_files, reference_lists
+from assets.ingest.parsing import dealers_to_parse, install_parse_inputs
 from assets.marts.assets import marts_assets
 from assets.quality.checks import quality_checks
 from assets.resources import IdentityEngine, LandingFolder, RunSettings, Warehouse
+from landing.mapping import SOURCES
 from models.settings import Settings
 from pipelines.automation import (
     JOB_NAME,
+    NETWORK_SCOPE_TAG,
     all_dealers_tags,
     landing_sensor,
     nightly_refresh,
@@ -65,20 +69,80 @@ def build_definitions(resources: dict, hooks: frozenset = frozenset(), partition
     )
 
 
+@dataclass(frozen=True)
+class PipelineResult:
+    """The runs of one `crm run`, read as one: the landing folder's catalog, then the rest."""
+
+    runs: tuple[dg.ExecuteInProcessResult, ...]
+
+    @property
+    def success(self) -> bool:
+        return all(run.success for run in self.runs)
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run that published the marts (the last)."""
+        return self.runs[-1].run_id
+
+    @property
+    def all_events(self) -> list:
+        return [event for run in self.runs for event in run.all_events]
+
+    def get_asset_materialization_events(self) -> list:
+        return [event for run in self.runs for event in run.get_asset_materialization_events()]
+
+    def get_asset_check_evaluations(self) -> list:
+        return [evaluation for run in self.runs for evaluation in run.get_asset_check_evaluations()]
+
+
+CATALOG_ASSETS = (landing_files, reference_lists)
+"""What the first run of `crm run` materializes: what tells which dealers have rows to parse."""
+
+
+def dealers_with_rows_to_parse(resources: dict, dealers: list[str]) -> list[str]:
+    """The dealers of `dealers` (in their order) with rows of some source to parse again, as the
+    catalog the first run wrote says (`assets.ingest.parsing.dealers_to_parse`)."""
+    warehouse, run_settings = resources["warehouse"], resources["run_settings"]
+    tolerance = resources.get("settings", Settings()).ingest.future_tolerance_days
+    with warehouse.parsing_connection() as con:
+        install_parse_inputs(con, warehouse.parse_inputs_dir)
+        stale = {dealer for source in SOURCES for dealer in dealers_to_parse(
+            con, source, dealers, warehouse.checked_dir, run_settings.future_limit(tolerance))}
+    return [dealer for dealer in dealers if dealer in stale]
+
+
 def run_everything(resources: dict, instance: dg.DagsterInstance, hooks: frozenset = frozenset(),
                    run_config: dict | None = None, raise_on_error: bool = False, stages: tuple[str, ...] = (),
-                   tags: dict | None = None) -> dg.ExecuteInProcessResult:
-    """Run JOB_NAME in process, as `crm run` does: the dealer partitions are first made those of
-    the landing folder, and the run covers all of them. With `stages` (asset groups) only their
-    assets and checks run: a test of identity needs ingest and identity, not the marts."""
+                   tags: dict | None = None) -> PipelineResult:
+    """Run JOB_NAME in process, as `crm run` does, in two runs. The first catalogs the landing
+    folder (CATALOG_ASSETS), after the dealer partitions are made those of the folder; the second
+    materializes the rest over the partitions from the first to the last dealer with rows to parse
+    (none: no partitioned asset runs), so a dealer left as it was costs no Dagster events. With
+    `stages` (asset groups) only their assets and checks run: a test of identity needs ingest and
+    identity, not the marts."""
     dealers = sync_dealer_partitions(instance, resources["landing"].path)
-    job = build_definitions(resources, hooks, partitioned=bool(dealers)).resolve_job_def(JOB_NAME)
-    selection = [key for assets_def in ALL_ASSETS for key in assets_def.keys
-                 if assets_def.group_names_by_key[key] in stages
-                 and (dealers or assets_def.partitions_def is None)] if stages else None
-    return job.execute_in_process(instance=instance, raise_on_error=raise_on_error, run_config=run_config,
-                                  asset_selection=selection,
-                                  tags={**(all_dealers_tags(dealers) if dealers else {}), **(tags or {})})
+    catalog = [key for assets_def in CATALOG_ASSETS for key in assets_def.keys]
+
+    def selected(partitioned: bool) -> list[dg.AssetKey]:
+        return [key for assets_def in ALL_ASSETS for key in assets_def.keys
+                if (not stages or assets_def.group_names_by_key[key] in stages) and key not in catalog
+                and (partitioned or assets_def.partitions_def is None)]
+
+    scope = {NETWORK_SCOPE_TAG: "network", **(tags or {})}
+    runs = []
+    if not stages or GROUP in stages:
+        job = build_definitions(resources, hooks, partitioned=False).resolve_job_def(JOB_NAME)
+        runs.append(job.execute_in_process(instance=instance, raise_on_error=raise_on_error, run_config=run_config,
+                                           asset_selection=catalog, tags=scope))
+        if not runs[-1].success:
+            return PipelineResult(tuple(runs))
+    to_parse = dealers_with_rows_to_parse(resources, dealers) if dealers and runs else []
+    span = dealers[dealers.index(to_parse[0]):dealers.index(to_parse[-1]) + 1] if to_parse else []
+    job = build_definitions(resources, hooks, partitioned=bool(span)).resolve_job_def(JOB_NAME)
+    runs.append(job.execute_in_process(instance=instance, raise_on_error=raise_on_error, run_config=run_config,
+                                       asset_selection=selected(bool(span)),
+                                       tags={**(all_dealers_tags(span) if span else {}), **scope}))
+    return PipelineResult(tuple(runs))
 
 
 defs = build_definitions(env_resources())

@@ -130,8 +130,12 @@ def test_rerun_on_same_input_changes_nothing(landing, tmp_path):
     out = tmp_path / "out"
     run_stages(landing, out, "ingest")
     first = query(out, "select * from clean.repair_orders order by ro_number")
-    run_stages(landing, out, "ingest")
+    again = run_stages(landing, out, "ingest")
     assert query(out, "select * from clean.repair_orders order by ro_number") == first
+    # nothing to parse: no dealer partition runs, and the clean tables are built from the kept rows
+    assert not [e.partition for e in again.get_asset_materialization_events() if e.partition]
+    assert {e.asset_key.to_user_string() for e in again.get_asset_materialization_events()} >= {
+        "ingest/landing_files", "clean/repair_orders"}
 
 
 def test_missing_required_column_fails_that_file_alone(landing, tmp_path):
@@ -240,7 +244,10 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     write_file(landing, "CD004/service/service_2026_06.csv", header + "".join(rows[-40:]))
     (landing / "BJ002/service/service_2024_resend.csv").unlink()
     second = run_pipeline(landing, incremental, as_of="2026-06-30", instance=instance)
-    assert _ingested(second, "service") == (2, 4) and _ingested(second, "sales") == (0, 6)
+    # the run covers the dealer partitions from the first to the last with rows to parse (BJ002, CD004)
+    assert _ingested(second, "service") == (2, 0) and _ingested(second, "sales") == (0, 2)
+    assert sorted(e.partition for e in second.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "intermediate/service_checked") == ["BJ002", "CD004"]
 
     # the same output history (customer ids carry over between runs), everything parsed and scored again
     everything = run_pipeline(landing, full, as_of="2026-06-30", full=True)

@@ -208,6 +208,23 @@ def _write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path
                 f"partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
 
 
+def dealers_to_parse(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], checked_dir: Path,
+                     future_limit: dt.date) -> list[str]:
+    """On a parsing connection (install_parse_inputs), the dealers of `dealers` whose rows of
+    `source` must be parsed again: their files or the parsing code changed since they were last
+    ingested, or a row of theirs dated after the limit then is no longer after `future_limit`
+    (ingest.stale_dealers, from ingest.ingested_dealers)."""
+    sql.run(con, "ingest.ingested_dealers.create")
+    con.execute("delete from ingest.ingested_dealers")
+    ingested = _dealer_files(checked_dir, source, "ingested", dealers)
+    if ingested:
+        con.execute("insert into ingest.ingested_dealers select * from read_parquet(?, hive_partitioning = false)",
+                    [ingested])
+    sql.build(con, "ingest.stale_dealers", source=source, dealers=dealers, version=parsing_version(source),
+              future_limit=future_limit)
+    return [dealer for (dealer,) in con.table("ingest.stale_dealers").select("dealer_code").fetchall()]
+
+
 def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], checked_dir: Path,
                    batch_bytes: int, empty_file: Path, future_limit: dt.date) -> dict:
     """On a parsing connection (install_parse_inputs), parse the rows of `dealers` whose files or
@@ -217,14 +234,7 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
     rejected as `future_date`; a dealer with such a row that is no longer in the future is parsed
     again. Returns what it did, for the asset's metadata."""
     table = f"intermediate.{source}_checked"
-    sql.run(con, "ingest.ingested_dealers.create")
-    ingested = _dealer_files(checked_dir, source, "ingested", dealers)
-    if ingested:
-        con.execute("insert into ingest.ingested_dealers select * from read_parquet(?, hive_partitioning = false)",
-                    [ingested])
-    sql.build(con, "ingest.stale_dealers", source=source, dealers=dealers, version=parsing_version(source),
-              future_limit=future_limit)
-    stale_dealers = [dealer for (dealer,) in con.table("ingest.stale_dealers").select("dealer_code").fetchall()]
+    stale_dealers = dealers_to_parse(con, source, dealers, checked_dir, future_limit)
     batches = read_batches(con, source, batch_bytes, stale_dealers)
     # DuckDB's read_text returns no rows for a path that is gone, which would lose a file silently
     missing = [path for paths in batches for path in paths if not Path(path).is_file()]

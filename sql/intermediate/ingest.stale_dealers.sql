@@ -14,7 +14,8 @@ current_files as (
     select
         requested.dealer_code,
         md5($version || coalesce(string_agg(cast(files as varchar), chr(10) order by files.file_name), ''))
-            as fingerprint
+            as fingerprint,
+        count(files.file_name) > 0 as has_files
     from requested
     left join files using (dealer_code)
     group by requested.dealer_code
@@ -32,6 +33,8 @@ no_longer_future as (
 select current_files.dealer_code, current_files.fingerprint
 from current_files
 left join ingested using (dealer_code)
-where ingested.fingerprint is distinct from current_files.fingerprint
+-- a dealer that has no file of $source and kept none has nothing to parse
+where (ingested.fingerprint is distinct from current_files.fingerprint
+       and (current_files.has_files or ingested.dealer_code is not null))
     or current_files.dealer_code in (select dealer_code from no_longer_future)
 order by current_files.dealer_code
