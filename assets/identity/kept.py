@@ -21,7 +21,7 @@ import sql
 from assets.ingest.parsing import kept_rows_fingerprints
 
 DEALER_INPUTS = pl.Schema({"dealer_code": pl.Utf8, "fingerprint": pl.Utf8})
-
+"""What a kept table keeps of its inputs: one fingerprint per dealer."""
 
 RECORDS = ("clean.sales", "clean.repair_orders", "identity.records")
 """The views every identity table reads its records through."""
@@ -59,18 +59,18 @@ def changed_dealers(con: duckdb.DuckDBPyConnection, inputs: str, now: pl.DataFra
     return sorted(now["dealer_code"]), sorted(changed["dealer_code"])
 
 
-def build_by_dealer(con: duckdb.DuckDBPyConnection, table: str, inputs: str, now: pl.DataFrame, full: bool,
-                    **params) -> tuple[int, int]:
+def build_by_dealer(con: duckdb.DuckDBPyConnection, table: str, inputs: str, now: pl.DataFrame,
+                    full: bool) -> tuple[int, int]:
     """Build the rows of `table` (its SQL file takes `$dealers`) of the dealers whose inputs `now`
     differ from those kept in `inputs`, or all of them (`full`, no table yet, every dealer
     changed), then keep `now` in `inputs`. Returns (dealers built, dealers unchanged)."""
     dealers, changed = changed_dealers(con, inputs, now)
     if full or sql.columns(con, table) is None or set(changed) >= set(dealers):
-        sql.build(con, table, dealers=dealers, **params)
+        sql.build(con, table, dealers=dealers)
         changed = dealers
     elif changed:
         con.execute(f"delete from {table} where list_contains(?, dealer_code)", [changed])
-        sql.append(con, table, dealers=changed, **params)
+        sql.append(con, table, dealers=changed)
     sql.store_frame(con, inputs, now)
     built = len(set(changed) & set(dealers))
     return built, len(dealers) - built
