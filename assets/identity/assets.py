@@ -14,7 +14,7 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
-from assets.identity.kept import build_by_dealer, build_customers, code_version, dealer_inputs
+from assets.identity.kept import RECORDS, build_by_dealer, build_customers, code_version, dealer_inputs
 from assets.identity.rules import build_rule_clusters
 from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
@@ -54,7 +54,7 @@ def signatures(warehouse: Warehouse, run_settings: RunSettings) -> dg.Materializ
 def signatures_version() -> str:
     """A fingerprint of the code that builds signatures from the kept rows: the SQL of the records
     and the signatures, and the versions of DuckDB and pypinyin."""
-    return hashlib.sha256(f"{code_version('identity.signatures')}\n{version('pypinyin')}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_version(*RECORDS, 'identity.signatures')}\n{version('pypinyin')}".encode()).hexdigest()
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[signatures], kinds={"duckdb"})
@@ -200,7 +200,7 @@ def contacts(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeR
     with warehouse.connect() as con:
         with stopwatch() as timing:
             now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
-                "clean.contacts", "identity.contacts"), link_hash="ids_hash")
+                *RECORDS, "clean.contacts", "identity.contacts"), link_hash="ids_hash")
             built, unchanged = build_by_dealer(con, "identity.contacts", "identity.contact_inputs", now,
                                                run_settings.full)
         by_rule = counts_by(con, "identity.contacts", "match_rule")
@@ -221,7 +221,8 @@ def identity_crosswalk(warehouse: Warehouse, run_settings: RunSettings) -> dg.Ma
     with warehouse.connect() as con:
         with stopwatch() as timing:
             now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
-                "clean.contacts", "identity.contacts", "identity.signature_links", "identity.identity_crosswalk"),
+                *RECORDS, "clean.contacts", "identity.contacts", "identity.signature_links",
+                "identity.identity_crosswalk"),
                 link_hash="links_hash")
             built, unchanged = build_by_dealer(con, "identity.identity_crosswalk", "identity.crosswalk_inputs",
                                                now, run_settings.full)

@@ -9,19 +9,17 @@ them, which gives the clusters and edges of finding them all (`identity.rule_cha
 
 from __future__ import annotations
 
-import hashlib
-
 import duckdb
 
 import sql
+from assets.identity.kept import code_version
 from models.engines import Engine
 from models.identity import connected_components
 
 
 def rules_version() -> str:
     """A fingerprint of the code the kept clusters were found with."""
-    texts = [sql.sql_text(sql.table_file(t)) for t in ("identity.rule_edges", "identity.rule_changes")]
-    return hashlib.sha256("\n".join([*texts, duckdb.__version__]).encode()).hexdigest()
+    return code_version("identity.rule_edges", "identity.rule_changes")
 
 
 def build_rule_clusters(con: duckdb.DuckDBPyConnection, engine: Engine, full: bool) -> int:

@@ -215,7 +215,6 @@ def dealers_to_parse(con: duckdb.DuckDBPyConnection, source: str, dealers: list[
     ingested, or a row of theirs dated after the limit then is no longer after `future_limit`
     (ingest.stale_dealers, from ingest.ingested_dealers)."""
     sql.run(con, "ingest.ingested_dealers.create")
-    con.execute("delete from ingest.ingested_dealers")
     ingested = _dealer_files(checked_dir, source, "ingested", dealers)
     if ingested:
         con.execute("insert into ingest.ingested_dealers select * from read_parquet(?, hive_partitioning = false)",
