@@ -24,6 +24,7 @@ end;
 -- the fields of one CSV line, quotes kept (csv_field takes them off): a plain split when no quoted
 -- field holds the delimiter (the fast path, exact then), a full CSV pattern otherwise
 create or replace temp macro csv_fields(raw, delimiter) as case
+    when not contains(raw, '"') then string_split(raw, delimiter)
     when delimiter = ',' and not regexp_matches(raw, '(?:^|,)"(?:[^"]|"")*,')
         then string_split(raw, ',')
     when delimiter = ';' and not regexp_matches(raw, '(?:^|;)"(?:[^"]|"")*;')
@@ -62,9 +63,11 @@ create or replace temp macro date_second_part(s) as
     try_cast(regexp_extract(trim(s), '^[0-9]{1,2}[-/.]([0-9]{1,2})[-/.][0-9]{4}', 1) as integer);
 
 -- an amount with currency signs, thousands separators and spaces; (100) is negative
--- (a failed try_cast costs more than the test of a plain number)
+-- (a failed try_cast costs more than the test of a plain number; a plain number after a yuan sign,
+-- as most DMSs write it, skips the two replacements)
 create or replace temp macro parse_amount(s) as case
     when regexp_full_match(s, '-?[0-9]+(\.[0-9]+)?') then try_cast(s as decimal(14, 2))
+    when regexp_full_match(s, '[¥￥]-?[0-9]+(\.[0-9]+)?') then try_cast(substr(s, 2) as decimal(14, 2))
     else try_cast(regexp_replace(regexp_replace(s, '(?i)rmb|cny|[¥￥$,\s元)]', '', 'g'), '^\(', '-')
                   as decimal(14, 2))
 end;

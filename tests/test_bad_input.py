@@ -76,6 +76,44 @@ def test_old_mac_line_ends_and_quoted_line_breaks_are_read_as_records(tmp_path):
         "D01/service/mac.csv": 2, "D01/service/quoted.csv": 2}
 
 
+LINE_ENDS = {  # a dealer each: one dealer's rows of one ro_number would settle as duplicates
+    "D01/service/lf.csv": "\n",
+    "D02/service/crlf.csv": "\r\n",
+    "D03/service/mixed.csv": "mixed",
+    "D04/service/lone_cr.csv": "\n",
+    "D05/service/control.csv": "\n",
+}
+INNER = {"D04/service/lone_cr.csv": "\r", "D05/service/control.csv": "\x01"}
+
+
+def test_every_way_of_ending_lines_numbers_rows_alike(tmp_path):
+    """LF, CRLF and mixed line ends, a lone CR inside a field, a control character: each file's
+    rows, blank lines and rejects come out as in the others, each with its own line as written."""
+    rows = [GOOD_ROW.rstrip("\n"), "", "R2,2024-01-06,600,LSVAU2180N2183291,王芳", "",
+            "R3,2024-01-07,700,LSVAU2180N2183291,王{},13800138003", "R4,bad,800,LSVAU2180N2183291,王芳,13800138004"]
+    landing = tmp_path / "landing"
+    for name, end in LINE_ENDS.items():
+        lines = [SERVICE.rstrip("\n"), *rows[:4], rows[4].format(INNER.get(name, "")), rows[5]]
+        if end == "mixed":
+            text = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(lines))
+        else:
+            text = end.join(lines) + end
+        write_file(landing, name, text)
+    out = tmp_path / "out"
+    result = run_stages(landing, out, "ingest")
+    assert _conserved(result)
+    for name in LINE_ENDS:
+        clean = query(out, "select source_row, customer_name from clean.repair_orders "
+                           "where file_name = ? order by source_row", [name])
+        rejected = query(out, "select source_row, reason, raw from ingest.rejects "
+                              "where file_name = ? order by source_row", [name])
+        assert [row[0] for row in clean] == [1, 5], name
+        assert clean[1][1] == f"王{INNER.get(name, '')}", name
+        assert [(row[0], row[1]) for row in rejected] == [
+            (2, "blank_line"), (3, "wrong_field_count"), (4, "blank_line"), (6, "bad_date")], name
+        assert rejected[1][2] == rows[2] and rejected[3][2] == rows[5], name
+
+
 def test_undecodable_files_fail_by_name_with_every_line_rejected_and_utf16_loads(tmp_path):
     landing = tmp_path / "landing"
     gbk = (SERVICE + GOOD_ROW + "R2,2024-01-06,600,LSVAU2180N2183291,李强,13800138002\n").encode("gbk")

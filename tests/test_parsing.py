@@ -59,6 +59,8 @@ def test_mobiles(con, text, expected):
     [
         ("1234.5", Decimal("1234.50")),
         ("¥1,234.50", Decimal("1234.50")),
+        ("¥4870.7", Decimal("4870.70")),
+        ("￥-12.345", Decimal("-12.35")),
         ("￥ 1 234.50", Decimal("1234.50")),
         ("RMB 99", Decimal("99.00")),
         ("CNY1,000,000", Decimal("1000000.00")),
