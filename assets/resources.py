@@ -165,8 +165,8 @@ class RunSettings(dg.ConfigurableResource):
 
     as_of: str = Field(default="", description="Analysis date YYYY-MM-DD (CRM_AS_OF).")
     run_day: str = Field(default="", description="The day of the run YYYY-MM-DD; empty: today in Asia/Shanghai.")
-    full: bool = Field(default=False, description="Read every landing file, parse every dealer and build every "
-                                                  "identity table again (--full).")
+    full: bool = Field(default=False, description="Read every landing file, parse every dealer, build every "
+                                                  "identity table and fit every CLV model again (--full).")
     retrain: bool = Field(default=False, description="Train the identity model again on this run's signatures "
                                                      "(--retrain; the weekly schedule), whether or not it is due.")
 

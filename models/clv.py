@@ -5,14 +5,22 @@ service visits (distinct days) after that day. frequency / recency / T (exact da
 spend of repeat visits (in cents) are computed in DuckDB (`analytics.features.sql`), not with lifetimes'
 pandas helpers, and both models are fitted on the distinct rows with their counts as weights:
 the same likelihood, far fewer rows. Predictions are also made once per distinct row.
+
+A fit is a function of its rows: fitting the rows of the last fit again gives its parameters
+again. So each fit is keyed by a fingerprint of its rows, the settings and the libraries
+(`fit_key`); given the fits of the last run (`KeptFits`), a fit whose key is among them takes their
+parameters instead of fitting again: a run with nothing new, or a holdout whose calibration rows a
+new month did not touch, costs no fit, and its figures are those a fit would give.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
@@ -33,6 +41,23 @@ likelihood is flat along one axis (Gamma-Gamma's q and v); then a penalizer (Non
 settings' own), which moves the estimates and is therefore the last resort."""
 
 
+KeptFits = dict[str, dict]
+"""Fits by their key (`fit_key`): {"params": {name: value}, "penalizer": float, "note": str}."""
+
+LIBRARIES = tuple(f"{name}=={version(name)}" for name in ("lifetimes", "scipy", "numpy", "autograd"))
+"""What a fit's result also depends on, and so its key."""
+
+
+def fit_key(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float) -> str:
+    """A fingerprint of everything one fit's result depends on: the fitter, its rows and weights,
+    the penalizer, the attempts tried and the libraries."""
+    digest = hashlib.sha256(repr((fitter.__name__, penalizer, FIT_ATTEMPTS, LIBRARIES)).encode())
+    for array in (*columns, weights):
+        array = np.ascontiguousarray(array)
+        digest.update(str(array.dtype).encode() + array.tobytes())
+    return digest.hexdigest()
+
+
 class FitFailed(RuntimeError):
     """No attempt of FIT_ATTEMPTS converged."""
 
@@ -45,6 +70,8 @@ class ClvModel:
     n_repeat_customers: int
     frequency_spend_correlation: float
     fit_notes: dict[str, str]
+    fits: KeptFits = field(default_factory=dict)
+    """The fits this model is made of, by key: kept for the next run."""
 
     def parameters(self) -> pl.DataFrame:
         """model, param, value: the fitted parameters (Gamma-Gamma's v is the paper's gamma)."""
@@ -58,8 +85,16 @@ def weighted_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return frame.group_by(columns).agg(weight=pl.len()).sort(columns)
 
 
-def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float):
-    """The first of FIT_ATTEMPTS that converges, and a note of which it was."""
+def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float,
+                        kept: KeptFits, fits: KeptFits):
+    """The first of FIT_ATTEMPTS that converges, and a note of which it was; the parameters of a
+    kept fit of the same key instead, without fitting. The fit used is added to `fits`."""
+    key = fit_key(fitter, columns, weights, penalizer)
+    if key in kept:
+        model = fitter(penalizer_coef=kept[key]["penalizer"])
+        model.params_ = pd.Series(kept[key]["params"], dtype=np.float64)
+        fits[key] = kept[key]
+        return model, kept[key]["note"]
     for attempt_penalizer, tol in FIT_ATTEMPTS:
         used = penalizer if attempt_penalizer is None else max(penalizer, attempt_penalizer)
         model = fitter(penalizer_coef=used)
@@ -71,25 +106,31 @@ def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, 
             continue
         note = "converged" if (attempt_penalizer, tol) == FIT_ATTEMPTS[0] else f"converged with tol={tol:g}, " \
                                                                              f"penalizer={used:g}"
+        fits[key] = {"params": {name: float(value) for name, value in model.params_.items()}, "penalizer": used,
+                     "note": note}
         return model, note
     raise FitFailed(f"{fitter.__name__} did not converge with any of {len(FIT_ATTEMPTS)} attempts")
 
 
-def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0) -> tuple[BetaGeoFitter, str]:
+def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None,
+              fits: KeptFits | None = None) -> tuple[BetaGeoFitter, str]:
     """BG/NBD on frequency, recency, T (one row per customer, or distinct rows with `weight`), and
-    a note of how it converged."""
+    a note of how it converged (`kept`, `fits`: see _fit_with_fallbacks)."""
     rows = summary if "weight" in summary.columns else weighted_rows(summary, ["frequency", "recency", "T"])
     return _fit_with_fallbacks(BetaGeoFitter, [rows[c].to_numpy() for c in ("frequency", "recency", "T")],
-                               rows["weight"].to_numpy().astype(np.float64), penalizer)
+                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept or {},
+                               {} if fits is None else fits)
 
 
-def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0) -> tuple[GammaGammaFitter, str]:
+def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None,
+                    fits: KeptFits | None = None) -> tuple[GammaGammaFitter, str]:
     """Gamma-Gamma on frequency and monetary_value (mean spend per repeat visit) of customers with
     at least one repeat visit that cost something, and a note of how it converged."""
     usable = repeaters.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     rows = usable if "weight" in usable.columns else weighted_rows(usable, ["frequency", "monetary_value"])
     return _fit_with_fallbacks(GammaGammaFitter, [rows[c].to_numpy() for c in ("frequency", "monetary_value")],
-                               rows["weight"].to_numpy().astype(np.float64), penalizer)
+                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept or {},
+                               {} if fits is None else fits)
 
 
 def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
@@ -101,12 +142,15 @@ def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
     return None
 
 
-def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:
-    """Both models on a per-customer summary (frequency, recency, T, monetary_value)."""
+def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None) -> ClvModel:
+    """Both models on a per-customer summary (frequency, recency, T, monetary_value); a fit of
+    `kept` with the same key is taken instead of fitting again."""
     repeaters = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     correlation = repeaters.select(pl.corr("frequency", "monetary_value")).item() if repeaters.height > 2 else None
-    bgnbd, bgnbd_note = fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer)
-    gamma_gamma, gamma_gamma_note = fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer)
+    fits: KeptFits = {}
+    bgnbd, bgnbd_note = fit_bgnbd(summary.select("frequency", "recency", "T"), penalizer, kept, fits)
+    gamma_gamma, gamma_gamma_note = fit_gamma_gamma(repeaters.select("frequency", "monetary_value"), penalizer,
+                                                    kept, fits)
     return ClvModel(
         bgnbd=bgnbd,
         gamma_gamma=gamma_gamma,
@@ -114,7 +158,14 @@ def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0) -> ClvModel:
         n_repeat_customers=repeaters.height,
         frequency_spend_correlation=float(correlation) if correlation is not None else float("nan"),
         fit_notes={"bgnbd_fit": bgnbd_note, "gamma_gamma_fit": gamma_gamma_note},
+        fits=fits,
     )
+
+
+def _expected_visits(model: BetaGeoFitter, weeks: float, f: pd.Series, r: pd.Series, t: pd.Series):
+    """Expected visits within `weeks`: what lifetimes' `predict` (an alias its fit sets, which a kept
+    fit's model lacks) computes."""
+    return model.conditional_expected_number_of_purchases_up_to_time(weeks, f, r, t)
 
 
 def predict_visits(model: BetaGeoFitter, summary: pl.DataFrame, horizon_months: int,
@@ -129,7 +180,7 @@ def predict_visits(model: BetaGeoFitter, summary: pl.DataFrame, horizon_months: 
         discounted = discounted_visits(model, f, r, t, horizon_months, monthly_discount_rate)
     return rows.with_columns(
         p_alive=pl.Series(np.asarray(model.conditional_probability_alive(f, r, t))),
-        expected_visits=pl.Series(np.asarray(model.predict(horizon_months * WEEKS_PER_MONTH, f, r, t))),
+        expected_visits=pl.Series(np.asarray(_expected_visits(model, horizon_months * WEEKS_PER_MONTH, f, r, t))),
         discounted_visits=pl.Series(discounted),
     )
 
@@ -142,11 +193,12 @@ def discounted_visits(model: BetaGeoFitter, f: pd.Series, r: pd.Series, t: pd.Se
                       monthly_discount_rate: float) -> np.ndarray:
     """Expected visits of each month of the horizon, discounted to today and summed: lifetimes'
     `GammaGammaFitter.customer_lifetime_value` with a spend of 1 (CLV is linear in it), through
-    the model's public `predict` only."""
+    the model's public predictions only."""
     total = np.zeros(len(f))
     for month in np.arange(1, horizon_months + 1):
         weeks = month * LIFETIMES_WEEKS_PER_MONTH
-        in_month = model.predict(weeks, f, r, t) - model.predict(weeks - LIFETIMES_WEEKS_PER_MONTH, f, r, t)
+        in_month = (_expected_visits(model, weeks, f, r, t)
+                    - _expected_visits(model, weeks - LIFETIMES_WEEKS_PER_MONTH, f, r, t))
         total = total + np.asarray(in_month) / (1 + monthly_discount_rate) ** (weeks / LIFETIMES_WEEKS_PER_MONTH)
     return total
 
@@ -203,6 +255,7 @@ class ClvFit:
     scores: pl.DataFrame
     parameters: pl.DataFrame
     notes: dict
+    fits: KeptFits = field(default_factory=dict)
 
     @property
     def fitted(self) -> bool:
@@ -210,15 +263,16 @@ class ClvFit:
 
 
 def fit_and_score(summary: pl.DataFrame, calibration_end: dt.date | None, settings: AnalyticsSettings,
-                  with_clv: bool) -> ClvFit:
+                  with_clv: bool, kept: KeptFits | None = None) -> ClvFit:
     """Fit BG/NBD + Gamma-Gamma on a per-customer summary (customer_id, frequency, recency, T,
     monetary_value) ending at `calibration_end` and score its customers: p_alive, expected visits
     and spend, and (`with_clv`) the discounted CLV of the horizon. Data too small to fit, or a fit
-    that does not converge, gives empty scores and says why."""
+    that does not converge, gives empty scores and says why. A fit of `kept` (the last run's
+    `fits`) with the same key is taken instead of fitting again; `fits` are this one's, kept."""
     reason = unfit_reason(summary, settings.min_customers)
     if not reason:
         try:
-            model = fit_clv(summary, settings.penalizer)
+            model = fit_clv(summary, settings.penalizer, kept)
         except FitFailed as exc:
             reason = f"not fitted: {exc}"
     if reason:
@@ -232,4 +286,5 @@ def fit_and_score(summary: pl.DataFrame, calibration_end: dt.date | None, settin
         calibration_end=pl.lit(calibration_end))
     return ClvFit(scores, parameters, {
         "model": "fitted", **model.fit_notes, "repeat_customers": model.n_repeat_customers,
-        "frequency_spend_correlation": round(model.frequency_spend_correlation, 4)})
+        "frequency_spend_correlation": round(model.frequency_spend_correlation, 4),
+        "fits_kept": sum(key in (kept or {}) for key in model.fits)}, model.fits)

@@ -259,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                             help="analysis date YYYY-MM-DD (default: the latest date in the data)")
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
     run_parser.add_argument("--full", action="store_true",
-                            help="read every landing file, parse every dealer and build every identity table again, "
-                                 "changed or not")
+                            help="read every landing file, parse every dealer, build every identity table and fit "
+                                 "every CLV model again, changed or not")
     run_parser.add_argument("--retrain", action="store_true",
                             help="train the identity model again on this run's signatures (else the kept "
                                  "<output>/models/linkage_model.json scores, trained again only when due)")

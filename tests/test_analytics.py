@@ -15,7 +15,7 @@ from lifetimes.datasets import (
 
 import sql
 from models.abc import abc_tiers, tier_shares
-from models.clv import fit_bgnbd, fit_gamma_gamma
+from models.clv import fit_and_score, fit_bgnbd, fit_gamma_gamma
 from models.lifecycle import lifecycle_stages
 from models.rfm import SEGMENTS, rfm_scores
 from models.settings import AnalyticsSettings
@@ -115,6 +115,23 @@ def test_gamma_gamma_reproduces_the_published_cdnow_estimates():
     assert params["p"] == pytest.approx(6.25, abs=0.01)
     assert params["q"] == pytest.approx(3.74, abs=0.01)
     assert params["v"] == pytest.approx(15.44, abs=0.02)
+
+
+def test_a_fit_on_the_rows_of_the_last_one_takes_its_parameters_and_gives_its_scores():
+    """The CDNOW customers fitted once; fitted again with that fit kept, both models take its
+    parameters without fitting and every score is the same. One customer more is a new fit."""
+    cdnow = load_cdnow_summary_data_with_monetary_value()
+    summary = pl.from_pandas(cdnow.reset_index()).with_columns(pl.col("customer_id").cast(pl.String))
+    settings = AnalyticsSettings()
+    first = fit_and_score(summary, dt.date(1998, 6, 30), settings, with_clv=True)
+    assert first.notes["fits_kept"] == 0 and len(first.fits) == 2
+    again = fit_and_score(summary, dt.date(1998, 6, 30), settings, with_clv=True, kept=first.fits)
+    assert again.notes["fits_kept"] == 2 and again.fits == first.fits
+    assert again.scores.equals(first.scores) and again.parameters.equals(first.parameters)
+    assert again.parameters.filter(pl.col("param") == "r")["value"].item() == pytest.approx(0.243, abs=0.002)
+    one_more = pl.concat([summary, summary.head(1).with_columns(customer_id=pl.lit("new"))])
+    changed = fit_and_score(one_more, dt.date(1998, 6, 30), settings, with_clv=True, kept=first.fits)
+    assert changed.notes["fits_kept"] == 0 and not set(changed.fits) & set(first.fits)
 
 
 @pytest.fixture

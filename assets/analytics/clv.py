@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
+import duckdb
 import polars as pl
 
 import sql
@@ -14,11 +17,28 @@ from assets.analytics.features import (
     features_frame,
 )
 from assets.metadata import markdown_table, stopwatch, table_metadata
-from assets.resources import WAREHOUSE_POOL, Warehouse
-from models.clv import fit_and_score, holdout_metrics
+from assets.resources import WAREHOUSE_POOL, RunSettings, Warehouse
+from models.clv import KeptFits, fit_and_score, holdout_metrics
 from models.settings import Settings
 
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "visits_next"]
+
+
+def _kept_fits(con: duckdb.DuckDBPyConnection, asset: str, run_settings: RunSettings) -> KeptFits:
+    """The fits `asset` used in its last run (analytics.clv_fits); none with --full, which fits
+    again."""
+    sql.run(con, "analytics.clv_fits.create")
+    if run_settings.full:
+        return {}
+    return {key: json.loads(fit) for key, fit in con.execute(
+        "select fit_key, fit from analytics.clv_fits where asset = ?", [asset]).fetchall()}
+
+
+def _keep_fits(con: duckdb.DuckDBPyConnection, asset: str, fits: KeptFits) -> None:
+    """Keep the fits `asset` used in this run, in place of those of the last."""
+    con.execute("delete from analytics.clv_fits where asset = ?", [asset])
+    for key, fit in fits.items():
+        con.execute("insert into analytics.clv_fits values (?, ?, ?)", [asset, key, json.dumps(fit)])
 
 
 def _fit_metadata(fit) -> dict:
@@ -29,33 +49,38 @@ def _fit_metadata(fit) -> dict:
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
           kinds={"lifetimes", "duckdb"})
-def clv(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def clv(warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
     """analytics.clv: one row per customer: p_alive, expected service visits in the next 12
     months, expected spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma
-    fitted on all visits up to as-of. The parameters go to analytics.clv_parameters."""
+    fitted on all visits up to as-of (a fit on the same rows as the last run's is not made again:
+    models.clv). The parameters go to analytics.clv_parameters."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            fit = fit_and_score(features_frame(con, SUMMARY_COLUMNS), as_of(con), settings.analytics, with_clv=True)
+            fit = fit_and_score(features_frame(con, SUMMARY_COLUMNS), as_of(con), settings.analytics, with_clv=True,
+                                kept=_kept_fits(con, "clv", run_settings))
             sql.store_frame(con, "analytics.clv", fit.scores.rename({"expected_visits": "expected_visits_12m",
                                                                      "clv": "clv_12m"}).sort("customer_id"))
             sql.store_frame(con, "analytics.clv_parameters", fit.parameters)
+            _keep_fits(con, "clv", fit.fits)
         return dg.MaterializeResult(metadata=table_metadata(con, "analytics.clv", timing["seconds"],
                                                             **_fit_metadata(fit)))
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
           kinds={"lifetimes", "duckdb"})
-def clv_holdout(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def clv_holdout(warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
     """The CLV model's backtest: fitted on visits up to as-of minus 12 months, it predicts each
     customer's visits in the 12 months to as-of. One row per metric (analytics.clv_holdout:
     per-customer MAE, aggregate error, decile lift, the Gamma-Gamma frequency/spend correlation);
     per-customer predictions and the calibration-time p_alive in analytics.clv_holdout_scores;
-    the parameters in analytics.clv_holdout_parameters."""
+    the parameters in analytics.clv_holdout_parameters. Rows added after the calibration end
+    leave its rows as they were: the last run's fit is taken (models.clv)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             calibration_end = cutoff(con, 1, settings.analytics.horizon_months)
             summary = features_frame(con, SUMMARY_COLUMNS, snapshot="calibration")
-            fit = fit_and_score(summary, calibration_end, settings.analytics, with_clv=False)
+            fit = fit_and_score(summary, calibration_end, settings.analytics, with_clv=False,
+                                kept=_kept_fits(con, "clv_holdout", run_settings))
             scored = fit.scores.join(summary.select("customer_id", actual_visits="visits_next"), on="customer_id")
             metrics = {}
             if fit.fitted:
@@ -67,6 +92,7 @@ def clv_holdout(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResul
                                                                                    "value": pl.Float64})
                 .with_columns(calibration_end=pl.lit(calibration_end)))
             sql.store_frame(con, "analytics.clv_holdout_parameters", fit.parameters)
+            _keep_fits(con, "clv_holdout", fit.fits)
         return dg.MaterializeResult(metadata=table_metadata(
             con, "analytics.clv_holdout", timing["seconds"], calibration_end=str(calibration_end),
-            model=fit.notes["model"], **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
+            model=fit.notes["model"], fits_kept=fit.notes.get("fits_kept", 0), **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
