@@ -95,4 +95,5 @@ def clv_holdout(warehouse: Warehouse, run_settings: RunSettings, settings: Setti
             _keep_fits(con, "clv_holdout", fit.fits)
         return dg.MaterializeResult(metadata=table_metadata(
             con, "analytics.clv_holdout", timing["seconds"], calibration_end=str(calibration_end),
-            model=fit.notes["model"], fits_kept=fit.notes.get("fits_kept", 0), **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
+            model=fit.notes["model"], fits_kept=fit.notes.get("fits_kept", 0),
+            **{k: round(v, 4) for k, v in metrics.items() if not k.startswith("decile_")}))
