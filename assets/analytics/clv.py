@@ -52,8 +52,9 @@ def _fit_metadata(fit) -> dict:
 def clv(warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
     """analytics.clv: one row per customer: p_alive, expected service visits in the next 12
     months, expected spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma
-    fitted on all visits up to as-of (a fit on the same rows as the last run's is not made again:
-    models.clv). The parameters go to analytics.clv_parameters."""
+    fitted on all visits up to as-of. The parameters go to analytics.clv_parameters; the fits
+    used, by the key of their rows, to analytics.clv_fits, so a fit on the rows of this run's is
+    not made again (models.clv)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             fit = fit_and_score(features_frame(con, SUMMARY_COLUMNS), as_of(con), settings.analytics, with_clv=True,
@@ -73,8 +74,8 @@ def clv_holdout(warehouse: Warehouse, run_settings: RunSettings, settings: Setti
     customer's visits in the 12 months to as-of. One row per metric (analytics.clv_holdout:
     per-customer MAE, aggregate error, decile lift, the Gamma-Gamma frequency/spend correlation);
     per-customer predictions and the calibration-time p_alive in analytics.clv_holdout_scores;
-    the parameters in analytics.clv_holdout_parameters. Rows added after the calibration end
-    leave its rows as they were: the last run's fit is taken (models.clv)."""
+    the parameters in analytics.clv_holdout_parameters, the fits used in analytics.clv_fits. Rows
+    added after the calibration end leave its rows as they were: the last run's fit is taken."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             calibration_end = cutoff(con, 1, settings.analytics.horizon_months)
