@@ -86,10 +86,11 @@ def weighted_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float,
-                        kept: KeptFits, fits: KeptFits):
+                        kept: KeptFits | None, fits: KeptFits | None):
     """The first of FIT_ATTEMPTS that converges, and a note of which it was; the parameters of a
     kept fit of the same key instead, without fitting. The fit used is added to `fits`."""
     key = fit_key(fitter, columns, weights, penalizer)
+    kept, fits = kept or {}, {} if fits is None else fits
     if key in kept:
         model = fitter(penalizer_coef=kept[key]["penalizer"])
         model.params_ = pd.Series(kept[key]["params"], dtype=np.float64)
@@ -118,8 +119,7 @@ def fit_bgnbd(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | No
     a note of how it converged (`kept`, `fits`: see _fit_with_fallbacks)."""
     rows = summary if "weight" in summary.columns else weighted_rows(summary, ["frequency", "recency", "T"])
     return _fit_with_fallbacks(BetaGeoFitter, [rows[c].to_numpy() for c in ("frequency", "recency", "T")],
-                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept or {},
-                               {} if fits is None else fits)
+                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept, fits)
 
 
 def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None,
@@ -129,8 +129,7 @@ def fit_gamma_gamma(repeaters: pl.DataFrame, penalizer: float = 0.0, kept: KeptF
     usable = repeaters.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     rows = usable if "weight" in usable.columns else weighted_rows(usable, ["frequency", "monetary_value"])
     return _fit_with_fallbacks(GammaGammaFitter, [rows[c].to_numpy() for c in ("frequency", "monetary_value")],
-                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept or {},
-                               {} if fits is None else fits)
+                               rows["weight"].to_numpy().astype(np.float64), penalizer, kept, fits)
 
 
 def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
