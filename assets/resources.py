@@ -74,6 +74,11 @@ class Warehouse(dg.ConfigurableResource):
         return self.path / "models" / "linkage_model.json"
 
     @property
+    def clv_model_file(self) -> Path:
+        """The kept CLV model: fitted when asked or due, read by every other run."""
+        return self.path / "models" / "clv_model.json"
+
+    @property
     def term_frequencies_file(self) -> Path:
         """The term frequencies frozen with the kept model (its file names their sha256)."""
         return self.path / "models" / "linkage_model.term_frequencies.parquet"
@@ -158,6 +163,11 @@ class IdentityEngine(dg.ConfigurableResource):
 
 RUN_TIME_ZONE = "Asia/Shanghai"
 
+RETRAIN_TAG = "crm/retrain"
+"""A run tagged with it ("true") trains the identity model and fits the CLV model again, as
+--retrain does: the weekly schedule's tag (a tag, not run config, which would replace the run
+settings' configured values)."""
+
 
 class RunSettings(dg.ConfigurableResource):
     """Settings of one run. `as_of` empty means the latest date in the data; `run_day` empty
@@ -166,9 +176,10 @@ class RunSettings(dg.ConfigurableResource):
     as_of: str = Field(default="", description="Analysis date YYYY-MM-DD (CRM_AS_OF).")
     run_day: str = Field(default="", description="The day of the run YYYY-MM-DD; empty: today in Asia/Shanghai.")
     full: bool = Field(default=False, description="Read every landing file, parse every dealer, build every "
-                                                  "identity table and fit every CLV model again (--full).")
-    retrain: bool = Field(default=False, description="Train the identity model again on this run's signatures "
-                                                     "(--retrain; the weekly schedule), whether or not it is due.")
+                                                  "identity table and fit the CLV backtest again (--full).")
+    retrain: bool = Field(default=False, description="Train the identity model and fit the CLV model again on "
+                                                     "this run's data (--retrain; the weekly schedule), whether "
+                                                     "or not they are due.")
 
     @field_validator("as_of", "run_day")
     @classmethod

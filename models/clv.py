@@ -6,11 +6,17 @@ spend of repeat visits (in cents) are computed in DuckDB (`analytics.features.sq
 pandas helpers, and both models are fitted on the distinct rows with their counts as weights:
 the same likelihood, far fewer rows. Predictions are also made once per distinct row.
 
+The model a run scores customers with is kept between runs (`ClvModel.to_json`, in the output's
+models folder): BG/NBD and Gamma-Gamma parameters describe the network, not one night's rows, and a
+week of new visits moves them little. It is fitted again when asked, when as-of has moved more than
+a setting since it was fitted, or when the customers changed by more than a share (`refit_reason`);
+otherwise every run scores its own customers with it, as the linkage model is kept.
+
 A fit is a function of its rows: fitting the rows of the last fit again gives its parameters
 again. So each fit is keyed by a fingerprint of its rows, the settings and the libraries
 (`fit_key`); given the fits of the last run (`KeptFits`), a fit whose key is among them takes their
-parameters instead of fitting again: a run with nothing new, or a holdout whose calibration rows a
-new month did not touch, costs no fit, and its figures are those a fit would give.
+parameters instead of fitting again: a holdout whose calibration rows a new month did not touch
+costs no fit, and its figures are those a fit would give.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -62,6 +69,24 @@ class FitFailed(RuntimeError):
     """No attempt of FIT_ATTEMPTS converged."""
 
 
+def _fitted(fitter, fit: dict):
+    """A model of `fitter` with the parameters of a kept fit, as its own fit would leave it."""
+    model = fitter(penalizer_coef=fit["penalizer"])
+    model.params_ = pd.Series(fit["params"], dtype=np.float64)
+    return model
+
+
+def _kept_fit(model, note: str) -> dict:
+    return {"params": {name: float(value) for name, value in model.params_.items()},
+            "penalizer": float(model.penalizer_coef), "note": note}
+
+
+def model_fingerprint(penalizer: float) -> str:
+    """What a kept model's fit depends on besides its rows: the penalizer, the attempts tried and
+    the libraries. A kept model of another fingerprint is fitted again."""
+    return hashlib.sha256(repr((penalizer, FIT_ATTEMPTS, LIBRARIES)).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class ClvModel:
     bgnbd: BetaGeoFitter
@@ -72,12 +97,57 @@ class ClvModel:
     fit_notes: dict[str, str]
     fits: KeptFits = field(default_factory=dict)
     """The fits this model is made of, by key: kept for the next run."""
+    calibration_end: dt.date | None = None
+    """The last day of the rows it was fitted on."""
+    fingerprint: str = ""
+    """`model_fingerprint` of its fit."""
 
     def parameters(self) -> pl.DataFrame:
         """model, param, value: the fitted parameters (Gamma-Gamma's v is the paper's gamma)."""
         rows = [("bgnbd", name, float(self.bgnbd.params_[name])) for name in BGNBD_PARAMS]
         rows += [("gamma_gamma", name, float(self.gamma_gamma.params_[name])) for name in GAMMA_GAMMA_PARAMS]
         return pl.DataFrame(rows, schema=["model", "param", "value"], orient="row")
+
+    def to_json(self) -> str:
+        """The model as a file: both fits' parameters (floats written so they read back exactly),
+        what they were fitted on, and the fingerprint of the fit."""
+        return json.dumps({
+            "calibration_end": self.calibration_end.isoformat() if self.calibration_end else None,
+            "n_customers": self.n_customers, "n_repeat_customers": self.n_repeat_customers,
+            "frequency_spend_correlation": self.frequency_spend_correlation, "fingerprint": self.fingerprint,
+            "bgnbd": _kept_fit(self.bgnbd, self.fit_notes["bgnbd_fit"]),
+            "gamma_gamma": _kept_fit(self.gamma_gamma, self.fit_notes["gamma_gamma_fit"])}, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClvModel:
+        data = json.loads(text)
+        return cls(bgnbd=_fitted(BetaGeoFitter, data["bgnbd"]), gamma_gamma=_fitted(GammaGammaFitter, data["gamma_gamma"]),
+                   n_customers=data["n_customers"], n_repeat_customers=data["n_repeat_customers"],
+                   frequency_spend_correlation=data["frequency_spend_correlation"],
+                   fit_notes={"bgnbd_fit": data["bgnbd"]["note"], "gamma_gamma_fit": data["gamma_gamma"]["note"]},
+                   calibration_end=dt.date.fromisoformat(data["calibration_end"]) if data["calibration_end"] else None,
+                   fingerprint=data["fingerprint"])
+
+
+def refit_reason(kept: ClvModel | None, n_customers: int, as_of: dt.date | None,
+                 settings: AnalyticsSettings) -> str | None:
+    """Why the kept model must be fitted again on the customers of now, or None to score with it:
+    there is none, its fit had other settings or libraries, as-of is before the day it was fitted
+    up to (it would know the future) or more than `refit_after_days` after it, or the customers
+    differ from those it was fitted on by more than `refit_new_share`."""
+    if kept is None or kept.calibration_end is None or as_of is None:
+        return "no kept model"
+    if kept.fingerprint != model_fingerprint(settings.penalizer):
+        return "the penalizer, the fit attempts or the libraries changed"
+    days = (as_of - kept.calibration_end).days
+    if days < 0:
+        return f"as-of is before the kept model's calibration end ({kept.calibration_end})"
+    if days > settings.refit_after_days:
+        return f"as-of is {days} days after the kept model's calibration end (more than {settings.refit_after_days})"
+    changed = abs(n_customers - kept.n_customers) / max(n_customers, 1)
+    if changed > settings.refit_new_share:
+        return f"the customers changed by {changed:.0%} since the fit (more than {settings.refit_new_share:.0%})"
+    return None
 
 
 def weighted_rows(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -92,10 +162,8 @@ def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, 
     key = fit_key(fitter, columns, weights, penalizer)
     kept, fits = kept or {}, {} if fits is None else fits
     if key in kept:
-        model = fitter(penalizer_coef=kept[key]["penalizer"])
-        model.params_ = pd.Series(kept[key]["params"], dtype=np.float64)
         fits[key] = kept[key]
-        return model, kept[key]["note"]
+        return _fitted(fitter, kept[key]), kept[key]["note"]
     for attempt_penalizer, tol in FIT_ATTEMPTS:
         used = penalizer if attempt_penalizer is None else max(penalizer, attempt_penalizer)
         model = fitter(penalizer_coef=used)
@@ -107,8 +175,7 @@ def _fit_with_fallbacks(fitter, columns: list[np.ndarray], weights: np.ndarray, 
             continue
         note = "converged" if (attempt_penalizer, tol) == FIT_ATTEMPTS[0] else f"converged with tol={tol:g}, " \
                                                                              f"penalizer={used:g}"
-        fits[key] = {"params": {name: float(value) for name, value in model.params_.items()}, "penalizer": used,
-                     "note": note}
+        fits[key] = _kept_fit(model, note)
         return model, note
     raise FitFailed(f"{fitter.__name__} did not converge with any of {len(FIT_ATTEMPTS)} attempts")
 
@@ -141,9 +208,10 @@ def unfit_reason(summary: pl.DataFrame, min_customers: int) -> str | None:
     return None
 
 
-def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None) -> ClvModel:
-    """Both models on a per-customer summary (frequency, recency, T, monetary_value); a fit of
-    `kept` with the same key is taken instead of fitting again."""
+def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None = None,
+            calibration_end: dt.date | None = None) -> ClvModel:
+    """Both models on a per-customer summary (frequency, recency, T, monetary_value) ending at
+    `calibration_end`; a fit of `kept` with the same key is taken instead of fitting again."""
     repeaters = summary.filter((pl.col("frequency") > 0) & (pl.col("monetary_value") > 0))
     correlation = repeaters.select(pl.corr("frequency", "monetary_value")).item() if repeaters.height > 2 else None
     fits: KeptFits = {}
@@ -158,6 +226,8 @@ def fit_clv(summary: pl.DataFrame, penalizer: float = 0.0, kept: KeptFits | None
         frequency_spend_correlation=float(correlation) if correlation is not None else float("nan"),
         fit_notes={"bgnbd_fit": bgnbd_note, "gamma_gamma_fit": gamma_gamma_note},
         fits=fits,
+        calibration_end=calibration_end,
+        fingerprint=model_fingerprint(penalizer),
     )
 
 
@@ -255,6 +325,7 @@ class ClvFit:
     parameters: pl.DataFrame
     notes: dict
     fits: KeptFits = field(default_factory=dict)
+    model: ClvModel | None = None
 
     @property
     def fitted(self) -> bool:
@@ -262,16 +333,17 @@ class ClvFit:
 
 
 def fit_and_score(summary: pl.DataFrame, calibration_end: dt.date | None, settings: AnalyticsSettings,
-                  with_clv: bool, kept: KeptFits | None = None) -> ClvFit:
+                  with_clv: bool, kept: KeptFits | None = None, model: ClvModel | None = None) -> ClvFit:
     """Fit BG/NBD + Gamma-Gamma on a per-customer summary (customer_id, frequency, recency, T,
-    monetary_value) ending at `calibration_end` and score its customers: p_alive, expected visits
-    and spend, and (`with_clv`) the discounted CLV of the horizon. Data too small to fit, or a fit
-    that does not converge, gives empty scores and says why. A fit of `kept` (the last run's
-    `fits`) with the same key is taken instead of fitting again; `fits` are this one's, kept."""
+    monetary_value) ending at `calibration_end`, or take `model`, and score its customers: p_alive,
+    expected visits and spend, and (`with_clv`) the discounted CLV of the horizon. Data too small
+    to fit, or a fit that does not converge, gives empty scores and says why. A fit of `kept` (the
+    last run's `fits`) with the same key is taken instead of fitting again; `fits` are this one's,
+    kept. The parameters' calibration end and customers are those of the fit."""
     reason = unfit_reason(summary, settings.min_customers)
-    if not reason:
+    if not reason and model is None:
         try:
-            model = fit_clv(summary, settings.penalizer, kept)
+            model = fit_clv(summary, settings.penalizer, kept, calibration_end)
         except FitFailed as exc:
             reason = f"not fitted: {exc}"
     if reason:
@@ -282,8 +354,8 @@ def fit_and_score(summary: pl.DataFrame, calibration_end: dt.date | None, settin
                              settings.monthly_discount_rate if with_clv else None)
     parameters = model.parameters().with_columns(
         time_unit=pl.lit(TIME_UNIT), n_customers=pl.lit(model.n_customers, pl.Int64),
-        calibration_end=pl.lit(calibration_end))
+        calibration_end=pl.lit(model.calibration_end, pl.Date))
     return ClvFit(scores, parameters, {
         "model": "fitted", **model.fit_notes, "repeat_customers": model.n_repeat_customers,
         "frequency_spend_correlation": round(model.frequency_spend_correlation, 4),
-        "fits_kept": sum(key in (kept or {}) for key in model.fits)}, model.fits)
+        **({"fits_kept": sum(key in kept for key in model.fits)} if kept is not None else {})}, model.fits, model)

@@ -115,6 +115,14 @@ class AnalyticsSettings(dg.Config):
     horizon_months: int = Field(12, description="CLV, expected visits and the holdout period, in months.")
     annual_discount_rate: float = Field(0.10, description="Discount rate of CLV cash flows, per year.")
     penalizer: float = Field(0.0, description="L2 penalty of the BG/NBD and Gamma-Gamma fits (0 = plain MLE).")
+    refit_after_days: int = Field(7, description=(
+        "The kept CLV model is fitted again when as-of is more than this many days after the end of "
+        "the rows it was fitted on (and by the weekly schedule, or --retrain): a week of nightly runs "
+        "scores its customers with one model. Its parameters describe the network, which a week of "
+        "visits moves little; each customer's own history is read at every run's as-of."))
+    refit_new_share: float = Field(0.05, description=(
+        "The kept CLV model is also fitted again when the customers differ from those it was "
+        "fitted on by more than this share (dealers joined, or left, the network)."))
 
     @model_validator(mode="after")
     def _ordered(self) -> AnalyticsSettings:

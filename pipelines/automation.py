@@ -12,16 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.identity.assets import RETRAIN_TAG
 from assets.ingest.assets import DEALERS
-from assets.resources import LandingFolder
+from assets.resources import RETRAIN_TAG, LandingFolder
 from landing.files import discover_files
 
 JOB_NAME = "materialize_all"
 NIGHTLY_CRON = "0 2 * * *"
 RETRAIN_WEEKDAY = 0
-"""The refresh of Mondays (02:00 Asia/Shanghai) trains the identity model again: once a week,
-whatever the share of new signatures; the other nights score with the kept model."""
+"""The refresh of Mondays (02:00 Asia/Shanghai) trains the identity model and fits the CLV model
+again: once a week, whatever changed; the other nights score with the kept models."""
 
 TIMEZONE = "Asia/Shanghai"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # China keeps no summer time

@@ -260,10 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--strict", action="store_true", help="exit non-zero when any file failed to load")
     run_parser.add_argument("--full", action="store_true",
                             help="read every landing file, parse every dealer, build every identity table and fit "
-                                 "every CLV model again, changed or not")
+                                 "the CLV backtest again, changed or not (the kept models score)")
     run_parser.add_argument("--retrain", action="store_true",
-                            help="train the identity model again on this run's signatures (else the kept "
-                                 "<output>/models/linkage_model.json scores, trained again only when due)")
+                            help="train the identity model and fit the CLV model again on this run's data (else the "
+                                 "kept <output>/models/linkage_model.json and clv_model.json score, made again "
+                                 "only when due)")
     run_parser.add_argument("--engine", choices=("duckdb", "spark"), default=os.environ.get("CRM_ENGINE") or "duckdb",
                             help="where identity's pair work runs (default: CRM_ENGINE, else duckdb); spark needs "
                                  "the spark extra and Java, and CRM_SPARK_MASTER (default local[2])")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import shutil
+
+import dagster as dg
 import polars as pl
 import pytest
 from lifetimes.datasets import (
@@ -14,11 +17,13 @@ from lifetimes.datasets import (
 )
 
 import sql
+from assets.analytics.clv import clv
+from assets.resources import RETRAIN_TAG, RunSettings, Warehouse
 from models.abc import abc_tiers, tier_shares
-from models.clv import fit_and_score, fit_bgnbd, fit_gamma_gamma
+from models.clv import ClvModel, fit_and_score, fit_bgnbd, fit_gamma_gamma, refit_reason
 from models.lifecycle import lifecycle_stages
 from models.rfm import SEGMENTS, rfm_scores
-from models.settings import AnalyticsSettings
+from models.settings import AnalyticsSettings, Settings
 from tests.conftest import query, run_stages, write_file
 
 
@@ -123,7 +128,7 @@ def test_a_fit_on_the_rows_of_the_last_one_takes_its_parameters_and_gives_its_sc
     cdnow = load_cdnow_summary_data_with_monetary_value()
     summary = pl.from_pandas(cdnow.reset_index()).with_columns(pl.col("customer_id").cast(pl.String))
     settings = AnalyticsSettings()
-    first = fit_and_score(summary, dt.date(1998, 6, 30), settings, with_clv=True)
+    first = fit_and_score(summary, dt.date(1998, 6, 30), settings, with_clv=True, kept={})
     assert first.notes["fits_kept"] == 0 and len(first.fits) == 2
     again = fit_and_score(summary, dt.date(1998, 6, 30), settings, with_clv=True, kept=first.fits)
     assert again.notes["fits_kept"] == 2 and again.fits == first.fits
@@ -132,6 +137,64 @@ def test_a_fit_on_the_rows_of_the_last_one_takes_its_parameters_and_gives_its_sc
     one_more = pl.concat([summary, summary.head(1).with_columns(customer_id=pl.lit("new"))])
     changed = fit_and_score(one_more, dt.date(1998, 6, 30), settings, with_clv=True, kept=first.fits)
     assert changed.notes["fits_kept"] == 0 and not set(changed.fits) & set(first.fits)
+
+
+def test_a_kept_clv_model_file_scores_as_the_fit_it_was_made_from():
+    """The CDNOW fit written as a model file and read back scores every customer exactly as the
+    fit did; a later run's customers (here a tenth fewer) are scored with it, not fitted again."""
+    cdnow = load_cdnow_summary_data_with_monetary_value()
+    summary = pl.from_pandas(cdnow.reset_index()).with_columns(pl.col("customer_id").cast(pl.String))
+    settings = AnalyticsSettings()
+    fitted = fit_and_score(summary, dt.date(1997, 9, 30), settings, with_clv=True)
+    kept = ClvModel.from_json(fitted.model.to_json())
+    assert kept.calibration_end == dt.date(1997, 9, 30) and kept.n_customers == 2357
+    scored = fit_and_score(summary, dt.date(1997, 10, 5), settings, with_clv=True, model=kept)
+    assert scored.scores.equals(fitted.scores) and scored.parameters.equals(fitted.parameters)
+    assert scored.parameters.filter(pl.col("param") == "r")["value"].item() == pytest.approx(0.243, abs=0.002)
+    fewer = summary.filter(pl.col("customer_id").cast(pl.Int64) % 10 != 0)
+    later = fit_and_score(fewer, dt.date(1997, 10, 5), settings, with_clv=True, model=kept)
+    assert later.fits == {} and later.parameters.equals(fitted.parameters)
+    assert later.scores.equals(fitted.scores.filter(pl.col("customer_id").cast(pl.Int64) % 10 != 0))
+
+
+def test_the_clv_asset_scores_with_the_kept_model_and_fits_again_when_asked(sample_run, tmp_path):
+    """On a copy of the sample's warehouse and models: a run scores with the model file the sample
+    run fitted (the same scores, the file untouched); --retrain and the weekly schedule's tag fit
+    again, and a fit of the same rows writes the same file."""
+    out, _ = sample_run
+    copy = tmp_path / "out"
+    copy.mkdir()
+    shutil.copy(out / "warehouse.duckdb", copy)
+    shutil.copytree(out / "models", copy / "models")
+    model_file = copy / "models" / "clv_model.json"
+    fitted = model_file.read_bytes()
+    scores = query(copy, "select * from analytics.clv order by customer_id")
+    resources = {"warehouse": Warehouse(output_dir=str(copy)), "settings": Settings()}
+    for run_settings, tags, because in ((RunSettings(), None, "kept"),
+                                        (RunSettings(retrain=True), None, "asked (--retrain or the weekly schedule)"),
+                                        (RunSettings(), {RETRAIN_TAG: "true"}, "asked (--retrain or the weekly schedule)")):
+        result = dg.materialize([clv], resources={**resources, "run_settings": run_settings}, tags=tags)
+        metadata = result.asset_materializations_for_node("analytics__clv")[0].metadata
+        assert metadata["fitted_because"].value == because and metadata["fitted"].value == (because != "kept")
+        assert model_file.read_bytes() == fitted
+        assert query(copy, "select * from analytics.clv order by customer_id") == scores
+
+
+def test_the_kept_clv_model_is_fitted_again_when_due():
+    """None kept, as-of before its calibration end or more than 7 days after it, more than 5%
+    other customers, another penalizer: fitted again. Within a week and 5%: kept."""
+    settings = AnalyticsSettings()
+    cdnow = pl.from_pandas(load_cdnow_summary_data_with_monetary_value().reset_index())
+    model = fit_and_score(cdnow.with_columns(pl.col("customer_id").cast(pl.String)), dt.date(1997, 9, 30),
+                          settings, with_clv=False).model
+    end = dt.date(1997, 9, 30)
+    assert refit_reason(None, 2357, end, settings) == "no kept model"
+    assert refit_reason(model, 2357, end, settings) is None
+    assert refit_reason(model, 2357 + 117, end + dt.timedelta(days=7), settings) is None
+    assert "before" in refit_reason(model, 2357, end - dt.timedelta(days=1), settings)
+    assert "8 days after" in refit_reason(model, 2357, end + dt.timedelta(days=8), settings)
+    assert "customers changed by 6%" in refit_reason(model, 2357 + 150, end, settings)
+    assert "penalizer" in refit_reason(model, 2357, end, AnalyticsSettings(penalizer=0.001))
 
 
 @pytest.fixture

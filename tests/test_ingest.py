@@ -268,11 +268,11 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
                  for asset in ("identity/contacts", "identity/identity_crosswalk")}
     assert all(2 <= incremental_built < 6 and built_all == (6, 0)
                for (incremental_built, _), built_all in by_dealer.values())
-    # the new month is dated after as-of, so the CLV models' rows are the first run's: the second
-    # run takes the first's four fits, --full fits them again, and the marts below are the same
-    fits_kept = {run: [_metadata(r, asset)["fits_kept"].value for asset in ("analytics/clv", "analytics/clv_holdout")]
-                 for run, r in (("second", second), ("everything", everything))}
-    assert fits_kept == {"second": [2, 2], "everything": [0, 0]}
+    # both score with the CLV model the first run fitted; the new month is dated after as-of, so
+    # the backtest's rows are the first run's: the second run takes its two fits, --full fits them again
+    assert [_metadata(r, "analytics/clv")["fitted"].value for r in (first, second, everything)] == [True, False, False]
+    assert {run: _metadata(r, "analytics/clv_holdout")["fits_kept"].value
+            for run, r in (("second", second), ("everything", everything))} == {"second": 2, "everything": 0}
     customers = query(full, "select count(*) from identity.customers")[0][0]
     assert 0 < _metadata(second, "identity/customers")["customers_built"].value < customers / 2
     assert _metadata(everything, "identity/customers")["customers_built"].value == customers
@@ -287,6 +287,8 @@ def test_a_new_monthly_file_reparses_only_its_dealer_and_gives_the_marts_of_a_fu
     assert not _model(second)["trained"].value and not _model(everything)["trained"].value
     manifests = [json.loads((out / "marts" / "_manifest.json").read_text()) for out in (incremental, full)]
     assert manifests[0]["linkage_model_sha256"] == manifests[1]["linkage_model_sha256"] == _model(first)["sha256"].value
+    assert manifests[0]["clv_model_sha256"] == manifests[1]["clv_model_sha256"] \
+        == _metadata(first, "analytics/clv")["model_sha256"].value
 
 
 def test_dealers_parsed_by_two_runs_at_once_give_the_marts_of_one_run(tmp_path, sample_run):

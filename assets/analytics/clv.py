@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import dagster as dg
@@ -17,8 +18,9 @@ from assets.analytics.features import (
     features_frame,
 )
 from assets.metadata import markdown_table, stopwatch, table_metadata
-from assets.resources import WAREHOUSE_POOL, RunSettings, Warehouse
-from models.clv import KeptFits, fit_and_score, holdout_metrics
+from assets.marts.publish import write_text_atomically
+from assets.resources import RETRAIN_TAG, WAREHOUSE_POOL, RunSettings, Warehouse
+from models.clv import ClvModel, KeptFits, fit_and_score, holdout_metrics, refit_reason
 from models.settings import Settings
 
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "visits_next"]
@@ -47,24 +49,41 @@ def _fit_metadata(fit) -> dict:
     return {**fit.notes, "parameters": markdown_table(fit.parameters.select("model", "param", "value"))}
 
 
+def _kept_model(path) -> ClvModel | None:
+    """The kept CLV model, or None when there is none or it is of an older layout (fitted again)."""
+    try:
+        return ClvModel.from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],
-          kinds={"lifetimes", "duckdb"})
-def clv(warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
+          kinds={"lifetimes", "duckdb", "json"})
+def clv(context, warehouse: Warehouse, run_settings: RunSettings, settings: Settings) -> dg.MaterializeResult:
     """analytics.clv: one row per customer: p_alive, expected service visits in the next 12
-    months, expected spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma
-    fitted on all visits up to as-of. The parameters go to analytics.clv_parameters; the fits
-    used, by the key of their rows, to analytics.clv_fits, so a fit on the rows of this run's is
-    not made again (models.clv)."""
+    months, expected spend per visit and 12-month CLV (discounted), from BG/NBD + Gamma-Gamma.
+    The model is kept in `<output>/models/clv_model.json` and fitted again on all visits up to
+    as-of when asked (--retrain, the weekly schedule) or due (models.clv.refit_reason); else
+    every run scores its customers with the kept file, so the same input, as-of and model file
+    give the same marts. The parameters go to analytics.clv_parameters."""
+    path = warehouse.clv_model_file
     with warehouse.connect() as con:
         with stopwatch() as timing:
-            fit = fit_and_score(features_frame(con, SUMMARY_COLUMNS), as_of(con), settings.analytics, with_clv=True,
-                                kept=_kept_fits(con, "clv", run_settings))
+            summary, day, kept = features_frame(con, SUMMARY_COLUMNS), as_of(con), _kept_model(path)
+            asked = run_settings.retrain or context.run.tags.get(RETRAIN_TAG) == "true"
+            reason = "asked (--retrain or the weekly schedule)" if asked else refit_reason(
+                kept, summary.height, day, settings.analytics)
+            fit = fit_and_score(summary, day, settings.analytics, with_clv=True, model=None if reason else kept)
+            if reason and fit.fitted:
+                write_text_atomically(path, fit.model.to_json())
             sql.store_frame(con, "analytics.clv", fit.scores.rename({"expected_visits": "expected_visits_12m",
                                                                      "clv": "clv_12m"}).sort("customer_id"))
             sql.store_frame(con, "analytics.clv_parameters", fit.parameters)
-            _keep_fits(con, "clv", fit.fits)
-        return dg.MaterializeResult(metadata=table_metadata(con, "analytics.clv", timing["seconds"],
-                                                            **_fit_metadata(fit)))
+        fitted = bool(reason) and fit.fitted
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "analytics.clv", timing["seconds"], **_fit_metadata(fit), fitted=fitted,
+            fitted_because=reason or "kept", model_file=str(path),
+            model_sha256=hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "none"))
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="analytics", group_name=GROUP, deps=[customer_features],

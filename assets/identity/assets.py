@@ -19,15 +19,12 @@ from assets.identity.rules import build_rule_clusters
 from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
 from assets.metadata import build_table, counts_by, distinct_count, markdown_table, stopwatch, table_metadata
-from assets.resources import IdentityEngine, RunSettings, WAREHOUSE_POOL, Warehouse
+from assets.resources import RETRAIN_TAG, IdentityEngine, RunSettings, WAREHOUSE_POOL, Warehouse
 from models.identity import (CALIBRATION_FILE, TrainedModel, connected_components, pinyin_chars, retrain_reason,
                              score_signatures, split_conflicting_clusters, train_linkage_model)
 from models.settings import Settings
 
 GROUP = "identity"
-RETRAIN_TAG = "crm/retrain"
-"""A run tagged with it ("true") trains the identity model again, as --retrain does: the weekly
-schedule's tag (a tag, not run config, which would replace the run settings' configured values)."""
 
 
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="identity", group_name=GROUP, deps=[sales_assets.clean,

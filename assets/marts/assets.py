@@ -111,14 +111,15 @@ PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer
 @dg.asset(pool=WAREHOUSE_POOL, key_prefix="marts", group_name=GROUP, deps=PUBLISHED, kinds={"json"})
 def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, the sha256 of the identity
-    model the run scored with (`linkage_model_sha256`), and the row count and
-    schema of every mart, so a reader can tell which run and which input a file came from; then
+    and CLV models the run scored with (`linkage_model_sha256`, `clv_model_sha256`), and the row
+    count and schema of every mart, so a reader can tell which run and which input a file came from; then
     the run's marts are published as one set (`<output>/marts` points at them)."""
     with warehouse.connect() as con:
         day = as_of(con)
         fingerprint = input_fingerprint(con, [landing.path / name for name in ("suppression.csv", "dealers.csv")])
-    model = warehouse.linkage_model_file
-    model_sha256 = hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None
+    models = {f"{name}_sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+              for name, path in (("linkage_model", warehouse.linkage_model_file),
+                                 ("clv_model", warehouse.clv_model_file))}
     run_dir = warehouse.run_marts_dir(context.run.run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     names = [mart.key.path[-1] for mart in PUBLISHED]
@@ -128,7 +129,7 @@ def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.Materi
     as_of_text = day.isoformat() if day else None  # None: no records yet
     write_text_atomically(run_dir / "_manifest.json", json.dumps(
         {"as_of": as_of_text, "run_id": context.run.run_id, "input_fingerprint": fingerprint,
-         "linkage_model_sha256": model_sha256, "marts": marts},
+         **models, "marts": marts},
         indent=2))
     link = publish_set(warehouse.path, run_dir)
     return dg.MaterializeResult(metadata={"path": str(link / "_manifest.json"), "published": str(run_dir),

@@ -34,7 +34,7 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path, orde
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write a text file (the manifest, the report, the kept identity model) the same way: a
+    """Write a text file (the manifest, the report, the kept models) the same way: a
     temporary file, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
