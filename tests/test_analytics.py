@@ -170,9 +170,9 @@ def test_the_clv_asset_scores_with_the_kept_model_and_fits_again_when_asked(samp
     fitted = model_file.read_bytes()
     scores = query(copy, "select * from analytics.clv order by customer_id")
     resources = {"warehouse": Warehouse(output_dir=str(copy)), "settings": Settings()}
-    for run_settings, tags, because in ((RunSettings(), None, "kept"),
-                                        (RunSettings(retrain=True), None, "asked (--retrain or the weekly schedule)"),
-                                        (RunSettings(), {RETRAIN_TAG: "true"}, "asked (--retrain or the weekly schedule)")):
+    asked = "asked (--retrain or the weekly schedule)"
+    for run_settings, tags, because in ((RunSettings(), None, "kept"), (RunSettings(retrain=True), None, asked),
+                                        (RunSettings(), {RETRAIN_TAG: "true"}, asked)):
         result = dg.materialize([clv], resources={**resources, "run_settings": run_settings}, tags=tags)
         metadata = result.asset_materializations_for_node("analytics__clv")[0].metadata
         assert metadata["fitted_because"].value == because and metadata["fitted"].value == (because != "kept")

@@ -8,6 +8,8 @@
 --                  other's begin: a used car's previous and next owner
 --   common_name    the same common name (carried by at least $common_name_min_count profiles and
 --                  $common_name_share of them) and no second strong agreement
+-- Each reason tests its cheap equalities first and the edit distances last, so these are computed
+-- only for the pairs still in question.
 with scored as (
     select * from identity.scored_signature_pairs
 ),
@@ -16,6 +18,11 @@ signatures as (
     select signatures.*, signature_profiles.signature_id, signature_profiles.profile_id
     from identity.signatures as signatures
     join identity.signature_profiles as signature_profiles using (signature_key)
+),
+
+paired_signatures as (
+    select * from signatures
+    where signature_id in (select signature_id_l from scored union select signature_id_r from scored)
 ),
 
 name_profiles as (
@@ -31,60 +38,50 @@ common_names as (
     from name_profiles
     where n_profiles >= $common_name_min_count
       and n_profiles >= $common_name_share * (select count(distinct profile_id) from signatures)
-),
-
-pairs as (
-    select
-        scored.match_probability,
-        l.profile_id as profile_id_l,
-        r.profile_id as profile_id_r,
-        l.signature_id as signature_id_l,
-        r.signature_id as signature_id_r,
-        coalesce(l.id_valid and r.id_valid and l.id_type in ('resident', 'company') and l.id_type = r.id_type
-                 and l.id_number <> r.id_number, false) as different_ids,
-        coalesce(l.name_key = r.name_key, false)
-            or coalesce(l.given_key = r.family_key and l.family_key = r.given_key, false)
-            or coalesce(l.name_script = 'latin' and r.name_script = 'latin'
-                        and jaro_winkler_similarity(l.name_key, r.name_key) >= $min_name_similarity, false)
-            as names_agree,
-        case
-            when l.name_script = 'latin' and r.name_script = 'latin' and l.given_key is not null
-                 and r.given_key is not null
-                then jaro_winkler_similarity(l.given_key, r.given_key) < 0.8
-                     and jaro_winkler_similarity(l.given_key, coalesce(r.family_key, '')) < 0.8
-            when l.given_key is not null and r.given_key is not null
-                then l.given_key <> r.given_key and l.given_key <> coalesce(r.family_key, '')
-            else not coalesce(l.name_key = r.name_key, false)
-        end as given_names_differ,
-        coalesce(l.mobile = r.mobile, false) as same_mobile,
-        coalesce(levenshtein(l.mobile, r.mobile) = 1, false) as near_mobile,
-        coalesce(l.address_norm = r.address_norm, false) as same_address,
-        coalesce(damerau_levenshtein(l.id_number, r.id_number) <= 1, false) as same_id,
-        coalesce(l.birth_date = r.birth_date, false) as same_birth_date,
-        coalesce(l.email = r.email, false) as same_email,
-        coalesce(l.postcode = r.postcode, false) as same_postcode,
-        coalesce(list_has_any(l.vins, r.vins), false) as same_vin,
-        l.last_seen < r.first_seen or r.last_seen < l.first_seen as periods_follow,
-        coalesce(l.name_key = r.name_key, false) and l.name_key in (select name_key from common_names)
-            as common_name
-    from scored
-    join signatures as l on l.signature_id = scored.signature_id_l
-    join signatures as r on r.signature_id = scored.signature_id_r
-    where l.profile_id <> r.profile_id
 )
 
 select
-    profile_id_l,
-    profile_id_r,
-    signature_id_l,
-    signature_id_r,
-    match_probability,
+    l.profile_id as profile_id_l,
+    r.profile_id as profile_id_r,
+    l.signature_id as signature_id_l,
+    r.signature_id as signature_id_r,
+    scored.match_probability,
     case
-        when different_ids then 'different_ids'
-        when (same_mobile or near_mobile or same_address) and given_names_differ
-             and not (same_id or same_birth_date or same_email or same_vin) then 'family'
-        when same_vin and not names_agree and periods_follow then 'next_owner'
-        when common_name and not (same_mobile or same_id or same_birth_date or same_email or same_vin or same_address)
+        when coalesce(l.id_valid and r.id_valid and l.id_type in ('resident', 'company') and l.id_type = r.id_type
+                      and l.id_number <> r.id_number, false)
+            then 'different_ids'
+        when (coalesce(l.mobile = r.mobile, false) or coalesce(l.address_norm = r.address_norm, false)
+              or coalesce(levenshtein(l.mobile, r.mobile) = 1, false))
+             -- the given names differ
+             and case
+                     when l.name_script = 'latin' and r.name_script = 'latin' and l.given_key is not null
+                          and r.given_key is not null
+                         then jaro_winkler_similarity(l.given_key, r.given_key) < 0.8
+                              and jaro_winkler_similarity(l.given_key, coalesce(r.family_key, '')) < 0.8
+                     when l.given_key is not null and r.given_key is not null
+                         then l.given_key <> r.given_key and l.given_key <> coalesce(r.family_key, '')
+                     else not coalesce(l.name_key = r.name_key, false)
+                 end
+             and not (coalesce(l.birth_date = r.birth_date, false) or coalesce(l.email = r.email, false)
+                      or coalesce(list_has_any(l.vins, r.vins), false)
+                      or coalesce(damerau_levenshtein(l.id_number, r.id_number) <= 1, false))
+            then 'family'
+        when coalesce(list_has_any(l.vins, r.vins), false)
+             and (l.last_seen < r.first_seen or r.last_seen < l.first_seen)
+             -- the names do not agree: not the same, not swapped, not a Latin spelling within a typo
+             and not (coalesce(l.name_key = r.name_key, false)
+                      or coalesce(l.given_key = r.family_key and l.family_key = r.given_key, false)
+                      or coalesce(l.name_script = 'latin' and r.name_script = 'latin'
+                                  and jaro_winkler_similarity(l.name_key, r.name_key) >= $min_name_similarity, false))
+            then 'next_owner'
+        when coalesce(l.name_key = r.name_key, false) and l.name_key in (select name_key from common_names)
+             and not (coalesce(l.mobile = r.mobile, false) or coalesce(l.birth_date = r.birth_date, false)
+                      or coalesce(l.email = r.email, false) or coalesce(l.address_norm = r.address_norm, false)
+                      or coalesce(list_has_any(l.vins, r.vins), false)
+                      or coalesce(damerau_levenshtein(l.id_number, r.id_number) <= 1, false))
             then 'common_name'
     end as must_not_link
-from pairs
+from scored
+join paired_signatures as l on l.signature_id = scored.signature_id_l
+join paired_signatures as r on r.signature_id = scored.signature_id_r
+where l.profile_id <> r.profile_id
