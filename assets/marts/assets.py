@@ -112,8 +112,8 @@ PUBLISHED = [load_manifest_mart, rejects_mart, identity_crosswalk_mart, customer
 def manifest(context, landing: LandingFolder, warehouse: Warehouse) -> dg.MaterializeResult:
     """`<output>/marts/_manifest.json`: as-of, run id, input fingerprint, the sha256 of the identity
     and CLV models the run scored with (`linkage_model_sha256`, `clv_model_sha256`), and the row
-    count and schema of every mart, so a reader can tell which run and which input a file came from; then
-    the run's marts are published as one set (`<output>/marts` points at them)."""
+    count and schema of every mart, so a reader can tell which run, input and models a file came
+    from; then the run's marts are published as one set (`<output>/marts` points at them)."""
     with warehouse.connect() as con:
         day = as_of(con)
         fingerprint = input_fingerprint(con, [landing.path / name for name in ("suppression.csv", "dealers.csv")])
