@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import sql
+
 CHARTS = ["ranking", "trend-active", "retention", "lifecycle", "routines", "actions", "segments", "clv"]
 
 
@@ -133,3 +135,26 @@ def test_the_report_and_the_scorecard_put_the_dealers_made_worst_at_the_bottom(s
     page = (out / "reports" / "head_office.html").read_text(encoding="utf-8")
     named = page.split('<span class="bad">Lose the most:</span>')[1].split("Network:")[0]
     assert all(code in named for code in worst)
+
+
+def test_the_trend_counts_active_and_retained_customers_by_calendar_month(con):
+    """As of 2025-06-30: A serviced in June 2025 and May 2024, B bought a car in December 2024, C
+    serviced in July 2023, D in January 2022 (beyond the 36 months read). June 2025: A and B active;
+    A and C serviced in the 12 months before, A again: retention 0.5. May 2025: only B active,
+    nobody of A and C back: 0. July 2024: A active, C in the base and not back: 0."""
+    con.execute("create schema analytics; create schema ingest")
+    con.execute("create table analytics.as_of as select date '2025-06-30' as as_of")
+    con.execute("create table ingest.dealers as select 'D1' as dealer_code, 'north' as region")
+    con.execute("create table analytics.features as select unnest(['A', 'B', 'C', 'D']) as customer_id, "
+                "'D1' as home_dealer_code")
+    con.execute("create table analytics.visits as select * from (values ('A', date '2025-06-10'), "
+                "('A', date '2024-05-03'), ('C', date '2023-07-15'), ('D', date '2022-01-01')) "
+                "as t(customer_id, visit_date)")
+    con.execute("create table analytics.purchases as select 'B' as customer_id, date '2024-12-01' as sale_date")
+    rows = {(month.isoformat(), region): (active, retention)
+            for month, region, active, retention in sql.query(con, "reports/trend").fetchall()}
+    assert len(rows) == 24 and rows[("2025-06-01", "north")] == rows[("2025-06-01", "ALL")]
+    assert rows[("2025-06-01", "ALL")] == (2, 0.5)
+    assert rows[("2025-05-01", "ALL")] == (1, 0.0)
+    assert rows[("2024-12-01", "ALL")] == (2, 0.0)
+    assert rows[("2024-07-01", "ALL")] == (1, 0.0)

@@ -21,29 +21,32 @@ events as (
     from analytics.purchases
 ),
 
+-- each customer's months with an event (service_months: with a visit) in the 36 to as-of, as bits:
+-- bit d is the month d months before as-of's
 customer_months as (
     select
         events.customer_id,
-        list(distinct events.month_index) as months,
-        list(distinct events.month_index) filter (where events.service) as service_months
+        bit_or(1::bigint << (as_of.last_month - events.month_index)) as months,
+        bit_or(1::bigint << (as_of.last_month - events.month_index)) filter (where events.service)
+            as service_months
     from events, as_of
-    where events.month_index > as_of.last_month - 36
+    where events.month_index > as_of.last_month - 36 and events.month_index <= as_of.last_month
     group by events.customer_id
 ),
 
+-- month k months before as-of's: its 12 months are bits k to k + 11, the 12 before them k + 12 to k + 23
 months as (
-    select as_of.last_month - k as month_index from as_of, range(12) as t(k)
+    select as_of.last_month - k as month_index, 4095::bigint << k as these_12, 4095::bigint << (k + 12) as prior_12
+    from as_of, range(12) as t(k)
 ),
 
 judged as (
     select
         months.month_index,
         homes.region,
-        len(list_filter(cm.months, m -> m between months.month_index - 11 and months.month_index)) > 0 as active,
-        len(list_filter(cm.service_months, m -> m between months.month_index - 23 and months.month_index - 12)) > 0
-            as in_base,
-        len(list_filter(cm.service_months, m -> m between months.month_index - 11 and months.month_index)) > 0
-            as serviced
+        cm.months & months.these_12 <> 0 as active,
+        cm.service_months & months.prior_12 <> 0 as in_base,
+        cm.service_months & months.these_12 <> 0 as serviced
     from customer_months as cm
     join homes using (customer_id)
     cross join months
