@@ -32,7 +32,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, seconds: float, r
                    preview_rows: int = 5, **extra) -> dict:
     """Row count (counted unless given), timing, column schema and a masked preview of `table`."""
     if rows is None:
-        rows = con.table(table).count("*").fetchone()[0]
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
     return {"dagster/row_count": rows, "table": table, "seconds": seconds,
             **table_preview(con, table, preview_rows), **extra}
 

@@ -89,6 +89,11 @@ class Warehouse(dg.ConfigurableResource):
         return self.path / "checked"
 
     @property
+    def crosswalk_dir(self) -> Path:
+        """identity.identity_crosswalk's rows, as Parquet in a folder per dealer."""
+        return self.path / "crosswalk"
+
+    @property
     def parse_inputs_dir(self) -> Path:
         """What parsing reads of the warehouse, as Parquet (written by ingest/landing_files)."""
         return self.path / "parse_inputs"

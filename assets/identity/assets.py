@@ -14,7 +14,8 @@ import polars as pl
 
 import sql
 from assets.ingest.assets import contacts_assets, sales_assets, service_assets
-from assets.identity.kept import RECORDS, build_by_dealer, build_customers, code_version, dealer_inputs
+from assets.identity.kept import (RECORDS, build_by_dealer, build_customers, build_files_by_dealer, code_version,
+                                  dealer_inputs)
 from assets.identity.rules import build_rule_clusters
 from assets.ingest.parsing import KEYED_SOURCES, kept_rows_fingerprints
 from assets.marts.publish import write_text_atomically
@@ -211,18 +212,18 @@ def contacts(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeR
           kinds={"duckdb"})
 def identity_crosswalk(warehouse: Warehouse, run_settings: RunSettings) -> dg.MaterializeResult:
     """identity.identity_crosswalk: one row per accepted input row: its customer_id and the rule
-    or score that linked it. A table, not a view: the mart sorts it for Parquet, and a sort on top
-    of the joins that build it ran out of DuckDB's memory at scale 1. Only the rows of dealers whose
-    kept rows, contacts or signatures' links changed are built again (identity.crosswalk_inputs;
-    --full builds all)."""
+    or score that linked it. The view of a Parquet file per dealer under `<output>/crosswalk`, not
+    a view of the joins that build it: the mart sorts it, and a sort on top of those joins ran out
+    of DuckDB's memory at scale 1. Only the files of dealers whose kept rows, contacts or
+    signatures' links changed are written again (identity.crosswalk_inputs; --full writes all)."""
     with warehouse.connect() as con:
         with stopwatch() as timing:
             now = dealer_inputs(con, warehouse.checked_dir, CONTACT_SOURCES, code_version(
                 *RECORDS, "clean.contacts", "identity.contacts", "identity.signature_links",
                 "identity.identity_crosswalk"),
                 link_hash="links_hash")
-            built, unchanged = build_by_dealer(con, "identity.identity_crosswalk", "identity.crosswalk_inputs",
-                                               now, run_settings.full)
+            built, unchanged = build_files_by_dealer(con, "identity.identity_crosswalk", warehouse.crosswalk_dir,
+                                                     "identity.crosswalk_inputs", now, run_settings.full)
         return dg.MaterializeResult(metadata=table_metadata(con, "identity.identity_crosswalk", timing["seconds"],
                                                             preview_rows=0, dealers_built=built,
                                                             dealers_unchanged=unchanged))
