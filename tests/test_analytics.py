@@ -5,7 +5,6 @@ and backtests on the sample that must beat a random ranking."""
 from __future__ import annotations
 
 import datetime as dt
-
 import shutil
 
 import dagster as dg
