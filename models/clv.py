@@ -122,7 +122,8 @@ class ClvModel:
     def from_json(cls, text: str) -> ClvModel:
         data = json.loads(text)
         return cls(bgnbd=_fitted(BetaGeoFitter, data["bgnbd"]),
-                   gamma_gamma=_fitted(GammaGammaFitter, data["gamma_gamma"]), n_customers=data["n_customers"], n_repeat_customers=data["n_repeat_customers"],
+                   gamma_gamma=_fitted(GammaGammaFitter, data["gamma_gamma"]),
+                   n_customers=data["n_customers"], n_repeat_customers=data["n_repeat_customers"],
                    frequency_spend_correlation=data["frequency_spend_correlation"],
                    fit_notes={"bgnbd_fit": data["bgnbd"]["note"], "gamma_gamma_fit": data["gamma_gamma"]["note"]},
                    calibration_end=dt.date.fromisoformat(data["calibration_end"]) if data["calibration_end"] else None,
