@@ -55,10 +55,16 @@ LIBRARIES = tuple(f"{name}=={version(name)}" for name in ("lifetimes", "scipy", 
 """What a fit's result also depends on, and so its key."""
 
 
+def model_fingerprint(penalizer: float) -> str:
+    """What a kept model's fit depends on besides its rows: the penalizer, the attempts tried and
+    the libraries. A kept model of another fingerprint is fitted again."""
+    return hashlib.sha256(repr((penalizer, FIT_ATTEMPTS, LIBRARIES)).encode()).hexdigest()
+
+
 def fit_key(fitter, columns: list[np.ndarray], weights: np.ndarray, penalizer: float) -> str:
     """A fingerprint of everything one fit's result depends on: the fitter, its rows and weights,
-    the penalizer, the attempts tried and the libraries."""
-    digest = hashlib.sha256(repr((fitter.__name__, penalizer, FIT_ATTEMPTS, LIBRARIES)).encode())
+    and what `model_fingerprint` covers."""
+    digest = hashlib.sha256(f"{fitter.__name__}:{model_fingerprint(penalizer)}".encode())
     for array in (*columns, weights):
         array = np.ascontiguousarray(array)
         digest.update(str(array.dtype).encode() + array.tobytes())
@@ -79,12 +85,6 @@ def _fitted(fitter, fit: dict):
 def _kept_fit(model, note: str) -> dict:
     return {"params": {name: float(value) for name, value in model.params_.items()},
             "penalizer": float(model.penalizer_coef), "note": note}
-
-
-def model_fingerprint(penalizer: float) -> str:
-    """What a kept model's fit depends on besides its rows: the penalizer, the attempts tried and
-    the libraries. A kept model of another fingerprint is fitted again."""
-    return hashlib.sha256(repr((penalizer, FIT_ATTEMPTS, LIBRARIES)).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 import sql
-from assets.ingest.parsing import kept_rows_fingerprints
+from assets.ingest.parsing import kept_rows_fingerprints, path_list, write_by_dealer
 
 DEALER_INPUTS = pl.Schema({"dealer_code": pl.Utf8, "fingerprint": pl.Utf8})
 """What a kept table keeps of its inputs: one fingerprint per dealer."""
@@ -59,15 +59,25 @@ def changed_dealers(con: duckdb.DuckDBPyConnection, inputs: str, now: pl.DataFra
     return sorted(now["dealer_code"]), sorted(changed["dealer_code"])
 
 
+def _dealers_to_build(con: duckdb.DuckDBPyConnection, inputs: str, now: pl.DataFrame, full: bool,
+                      missing: bool) -> tuple[list[str], list[str], bool]:
+    """(every dealer of `now`, the dealers to build again, whether that is all of them): those whose
+    inputs differ from the ones kept in `inputs`, or all (`full`, the table `missing`, every dealer
+    changed)."""
+    dealers, changed = changed_dealers(con, inputs, now)
+    if full or missing or set(changed) >= set(dealers):
+        return dealers, dealers, True
+    return dealers, changed, False
+
+
 def build_by_dealer(con: duckdb.DuckDBPyConnection, table: str, inputs: str, now: pl.DataFrame,
                     full: bool) -> tuple[int, int]:
     """Build the rows of `table` (its SQL file takes `$dealers`) of the dealers whose inputs `now`
     differ from those kept in `inputs`, or all of them (`full`, no table yet, every dealer
     changed), then keep `now` in `inputs`. Returns (dealers built, dealers unchanged)."""
-    dealers, changed = changed_dealers(con, inputs, now)
-    if full or sql.columns(con, table) is None or set(changed) >= set(dealers):
+    dealers, changed, everything = _dealers_to_build(con, inputs, now, full, sql.columns(con, table) is None)
+    if everything:
         sql.build(con, table, dealers=dealers)
-        changed = dealers
     elif changed:
         con.execute(f"delete from {table} where list_contains(?, dealer_code)", [changed])
         sql.append(con, table, dealers=changed)
@@ -81,22 +91,18 @@ def build_files_by_dealer(con: duckdb.DuckDBPyConnection, table: str, folder: Pa
     """As build_by_dealer, but `table` is the view of a Parquet file per dealer under `folder`
     (`dealer=<code>/rows_0.parquet`): a dealer's rows are replaced by writing its file again, not
     deleted from a table and inserted, which costs DuckDB more than the rows' own build."""
-    dealers, changed = changed_dealers(con, inputs, now)
-    if full or not folder.is_dir() or set(changed) >= set(dealers):
+    dealers, changed, everything = _dealers_to_build(con, inputs, now, full, not folder.is_dir())
+    if everything:
         shutil.rmtree(folder, ignore_errors=True)
-        changed = dealers
     for dealer in changed:
         shutil.rmtree(folder / f"dealer={dealer}", ignore_errors=True)
     if changed:
-        quoted = str(folder).replace("'", "''")
-        con.execute(f"copy (select *, dealer_code as dealer from ({sql.sql_text(sql.table_file(table))})) "
-                    f"to '{quoted}' (format parquet, partition_by (dealer), overwrite_or_ignore true, "
-                    "filename_pattern 'rows_{i}')", {"dealers": changed})
-    files = sorted(folder.glob("dealer=*/rows_*.parquet"))
+        write_by_dealer(con, f"({sql.sql_text(sql.table_file(table))})", folder, "rows",
+                        params={"dealers": changed})
+    files = [str(path) for path in sorted(folder.glob("dealer=*/rows_*.parquet"))]
     _drop(con, table)
     if files:
-        listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
-        con.execute(f"create view {table} as select * from read_parquet([{listed}], hive_partitioning = false)")
+        con.execute(f"create view {table} as select * from read_parquet({path_list(files)}, hive_partitioning = false)")
     else:
         sql.build(con, table, dealers=[])
     sql.store_frame(con, inputs, now)

@@ -166,7 +166,7 @@ def expose_checked(con: duckdb.DuckDBPyConnection, source: str, checked_dir: Pat
         con.execute(f"drop table {table}")  # a warehouse of before the kept files held the rows itself
     con.execute("create schema if not exists intermediate")
     con.execute(f"create or replace view {table} as select {_read(source)} "
-                f"from read_parquet({_listed(files)}, hive_partitioning = false) "
+                f"from read_parquet({path_list(files)}, hive_partitioning = false) "
                 "where file_id in (select file_id from ingest.loaded_files)")
     return len(files) - 1
 
@@ -195,17 +195,17 @@ def kept_rows_fingerprints(con: duckdb.DuckDBPyConnection, checked_dir: Path, so
         schema={"dealer_code": pl.Utf8, "fingerprint": pl.Utf8})
 
 
-def _listed(paths: list[str]) -> str:
+def path_list(paths: list[str]) -> str:
     """A list of paths as a SQL literal, for a view (a view takes no parameters)."""
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, kind: str,
-                     columns: str = "*") -> None:
-    """`relation`'s `columns` as `<folder>/dealer=<code>/<kind>_<n>.parquet`: a dealer's rows are
-    written once (each batch holds whole dealers), into a folder emptied before."""
+def write_by_dealer(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, kind: str,
+                    columns: str = "*", params: dict | None = None) -> None:
+    """`relation`'s `columns` (with `params` bound) as `<folder>/dealer=<code>/<kind>_<n>.parquet`:
+    a dealer's rows are written once (each batch holds whole dealers), into a folder emptied before."""
     con.execute(f"copy (select {columns}, dealer_code as dealer from {relation}) to '{folder}' (format parquet, "
-                f"partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')")
+                f"partition_by (dealer), overwrite_or_ignore true, filename_pattern '{kind}_{{i}}')", params)
 
 
 def dealers_to_parse(con: duckdb.DuckDBPyConnection, source: str, dealers: list[str], checked_dir: Path,
@@ -253,11 +253,11 @@ def ingest_dealers(con: duckdb.DuckDBPyConnection, source: str, dealers: list[st
         con.execute(f"delete from {table}")
         sql.append(con, table, paths=paths, future_limit=future_limit)
         sql.run(con, f"{table}.duplicates", dealers=stale_dealers)
-        _write_by_dealer(con, table, checked_dir / source, "rows", _stored(source))
+        write_by_dealer(con, table, checked_dir / source, "rows", _stored(source))
         con.execute(f"insert into parsed_rows {future_rows}")
     sql.build(con, "ingest.parsed_dealers", source=source)
     # the rows first, then what they were parsed from: a step stopped between leaves a dealer to parse again
-    _write_by_dealer(con, "ingest.parsed_dealers", checked_dir / source, "ingested")
+    write_by_dealer(con, "ingest.parsed_dealers", checked_dir / source, "ingested")
     kept = _dealer_files(checked_dir, source, "rows", dealers)
     rows = con.execute("select count(*) from read_parquet(?, hive_partitioning = false)", [kept]).fetchone()[0] \
         if kept else 0
